@@ -1,0 +1,132 @@
+"""The `rag` command: index, search, and the model set-up step."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rag.config import Config
+from rag.errors import RagError
+
+log = logging.getLogger("rag")
+
+EXIT_ERROR = 1
+EXIT_SKIPPED = 3  # indexing finished, but some files could not be read
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over your documents, with checked citations.")
+    parser.add_argument("--index", type=Path, help="index folder (default: index/ in the project, or $RAG_INDEX)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    p = verbs.add_parser("index", help="index a file or folder (again: only what changed)")
+    p.add_argument("path", type=Path, nargs="?", help="file or folder to index (default: the default corpus)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = verbs.add_parser("search", help="search the index")
+    p.add_argument("query", help="what to look for")
+    p.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--json", action="store_true", help="one JSON object per hit")
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
+
+    verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    config = Config()
+    if args.index:
+        config = dataclasses.replace(config, index_dir=args.index)
+    try:
+        return VERBS[args.verb](args, config)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def open_store(config: Config, *, create: bool):
+    """The embedder and the index it belongs to."""
+    from rag.embedding import load_embedder
+    from rag.store import Store
+
+    embedder = load_embedder(config.embedder)
+    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit, create=create)
+    return embedder, store
+
+
+def cmd_index(args, config: Config) -> int:
+    from rag.errors import LoadError
+    from rag.indexing import index_path
+
+    path = args.path or config.corpus_dir
+    if not path.exists():
+        raise LoadError(f"{path}: no such file or folder")
+    embedder, store = open_store(config, create=True)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.quiet or not total:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    report = index_path(path, store, embedder, config, progress)
+    if bar is not None:
+        bar.close()
+    for file, reason in report.failed:
+        print(f"skipped {file}: {reason}", file=sys.stderr)
+    docs, chunks = store.count()
+    print(
+        f"indexed {path}: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{report.unchanged} unchanged, {len(report.failed)} skipped; index {config.index_dir} holds {docs} documents, "
+        f"{chunks} chunks"
+    )
+    return EXIT_SKIPPED if report.failed else 0
+
+
+def cmd_search(args, config: Config) -> int:
+    from rag.retrieval import Retriever
+
+    embedder, store = open_store(config, create=False)
+    hits = Retriever(store, embedder, config).search(args.query, args.k, mode=args.mode, doc_ids=args.doc)
+    for n, hit in enumerate(hits, 1):
+        if args.json:
+            print(json.dumps({"rank": n, "doc_id": hit.doc_id, "start": hit.start, "end": hit.end, "text": hit.text,
+                              "score": hit.score, "title": hit.title, "dense_score": hit.dense_score,
+                              "bm25_score": hit.bm25_score, "chunk_id": hit.chunk_id}, ensure_ascii=False))
+        else:
+            print(f"[{n}] {hit.doc_id} {hit.start}-{hit.end}  score {hit.score:.4f}  {hit.title}")
+            print("    " + " ".join(hit.text.split())[:300])
+    if not hits and not args.json:
+        print("no matching passages")
+    return 0
+
+
+def cmd_models(args, config: Config) -> int:
+    from rag.models import GENERATORS, embedder_path, gguf_path
+
+    print(f"embedder {config.embedder}: {embedder_path(config.embedder)}")
+    for name in GENERATORS:
+        print(f"generator {name}: {gguf_path(name)}")
+    return 0
+
+
+VERBS = {"index": cmd_index, "search": cmd_search, "models": cmd_models}
+
+if __name__ == "__main__":
+    sys.exit(main())

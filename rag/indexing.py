@@ -1,0 +1,131 @@
+"""Bring an index up to date with a folder: embed new and changed documents, drop deleted ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import chunk_document
+from rag.config import Config
+from rag.embedding import Embedder
+from rag.loaders import load_folder
+from rag.store import Store
+from rag.types import Chunk, Document, IndexReport
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+# Chunks per call to the embedder (it sorts each call by length) and per committed transaction.
+ENCODE_GROUP = 1024
+COMMIT_CHUNKS = 8192
+
+
+def content_hash(doc: Document) -> str:
+    """Changes whenever anything stored for the document changes."""
+    h = hashlib.sha256()
+    for part in (doc.text, doc.title, doc.source, doc.date):
+        h.update(part.encode("utf-8") + b"\x00")
+    return h.hexdigest()
+
+
+def index_path(
+    path: Path, store: Store, embedder: Embedder, config: Config, progress: Progress | None = None
+) -> IndexReport:
+    """Index the file or folder at `path` incrementally; returns what changed and what failed.
+
+    A file that fails to load keeps its previously indexed version; a file that is gone from the
+    folder is removed from the index. Documents indexed from other folders are left alone.
+    """
+    path = Path(path)
+    documents, failures = load_folder(path)
+    root = str((path.parent if path.is_file() else path).resolve())
+    settings = json.dumps({**config.chunking_settings(), "window": embedder.window}, sort_keys=True)
+    with store.writer() as batch:
+        rechunk = store.setting("chunking") not in (None, settings)
+        if rechunk:
+            log.info("chunking settings changed: re-indexing every document")
+        known = store.document_hashes()
+        changed: list[tuple[Document, str]] = []
+        report = IndexReport(failed=failures)
+        unchanged = 0
+        for doc in documents:
+            digest = content_hash(doc)
+            if doc.doc_id in known and known[doc.doc_id][1] == digest and not rechunk:
+                unchanged += 1
+                continue
+            (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+            changed.append((doc, digest))
+        if path.is_dir():
+            present = {d.doc_id for d in documents}
+            failed_ids = {Path(f).resolve().relative_to(Path(root)).as_posix() for f, _ in failures if _under(f, root)}
+            for doc_id, (doc_root, _) in known.items():
+                if doc_root == root and doc_id not in present and doc_id not in failed_ids:
+                    batch.remove(doc_id)
+                    report.removed.append(doc_id)
+        if rechunk:
+            for doc_id, (doc_root, _) in known.items():
+                if doc_id not in {d.doc_id for d, _ in changed} and doc_id not in report.removed:
+                    doc = store.document(doc_id)
+                    changed.append((doc, content_hash(doc)))
+                    report.updated.append(doc_id)
+        chunked = [
+            (doc, digest, chunk_document(
+                doc,
+                chunk_tokens=config.chunk_tokens,
+                overlap_tokens=config.chunk_overlap,
+                window=min(config.embed_window, embedder.window),
+                window_count=embedder.count_tokens,
+            ))
+            for doc, digest in changed
+        ]
+        total = sum(len(chunks) for _, _, chunks in chunked)
+        done = 0
+        if progress:
+            progress(0, total)
+        pending = 0
+        for group in _groups(chunked, ENCODE_GROUP):
+            texts = [c.text for _, _, chunks in group for c in chunks]
+            vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dim), np.float32)
+            offset = 0
+            for doc, digest, chunks in group:
+                batch.put(doc, root, digest, chunks, vectors[offset : offset + len(chunks)])
+                offset += len(chunks)
+            done += len(texts)
+            pending += len(texts)
+            if progress:
+                progress(done, total)
+            if pending >= COMMIT_CHUNKS:
+                batch.commit({"chunking": settings})
+                pending = 0
+        batch.commit({"chunking": settings})
+    return IndexReport(
+        added=report.added, updated=report.updated, removed=report.removed,
+        failed=report.failed, unchanged=unchanged, chunks_embedded=done,
+    )
+
+
+def _under(file: str, root: str) -> bool:
+    try:
+        Path(file).resolve().relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _groups(chunked: list[tuple[Document, str, list[Chunk]]], size: int):
+    """Consecutive documents whose chunks add up to about `size` (a document is never split)."""
+    group, count = [], 0
+    for item in chunked:
+        group.append(item)
+        count += len(item[2])
+        if count >= size:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group

@@ -1,0 +1,336 @@
+"""The index on disk: SQLite for documents, chunks, their vectors and BM25 (FTS5); FAISS for search.
+
+SQLite is the source of truth and the unit of atomicity. The FAISS index is saved beside it as
+`vectors-<generation>.faiss`, written before the transaction that records that generation commits,
+so a crash at any point leaves the previous generation complete. A missing or damaged FAISS file
+is rebuilt from the vectors kept in SQLite.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexLockedError, IndexMismatchError, IndexMissingError
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "meta.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT NOT NULL,
+    path TEXT NOT NULL, root TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted chunk's id is never reused
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id), start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize = 'porter unicode61');
+"""
+_STOPWORDS = set(
+    "a an and are as at be by did do does for from had has have how in is it its of on or that the their this "
+    "to was were what when where which who whom why will with would according".split()
+)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 query that ORs the question's content words, each quoted (no syntax injection)."""
+    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+class Store:
+    """An open index folder. Reads need nothing; writes go through `writer()`."""
+
+    def __init__(self, path: Path, *, embedder: str, dim: int, exact_limit: int = 200_000, create: bool = True):
+        self.path = Path(path)
+        if not create and not (self.path / DB_NAME).is_file():
+            raise IndexMissingError(f"no index at {self.path}: run `rag index PATH` first")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.exact_limit = exact_limit
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(self.path / DB_NAME, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+        self._check_settings(embedder, dim)
+        self.dim = dim
+        self.embedder = embedder
+        self.generation = int(self.setting("generation") or 0)
+        self.index = self._load_faiss()
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
+
+    def _check_settings(self, embedder: str, dim: int) -> None:
+        stored = self.setting("embedder")
+        if stored is None:
+            with self._transaction():
+                self._set("embedder", embedder)
+                self._set("dim", str(dim))
+        elif stored != embedder or int(self.setting("dim") or 0) != dim:
+            raise IndexMismatchError(
+                f"index {self.path} was built with embedder {stored!r} ({self.setting('dim')}-d), "
+                f"not {embedder!r} ({dim}-d); rebuild it or use another --index folder"
+            )
+
+    def chunking(self) -> dict | None:
+        value = self.setting("chunking")
+        return json.loads(value) if value else None
+
+    # -- writing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self):
+        """Hold the index's write lock (refusing if another process has it) for a batch of changes."""
+        lock_file = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "another process"
+            lock_file.close()
+            raise IndexLockedError(f"index {self.path} is being written by {holder}; try again when it finishes") from None
+        lock_file.seek(0)
+        lock_file.truncate()
+        lock_file.write(f"pid {os.getpid()}")
+        lock_file.flush()
+        try:
+            self.generation = int(self.setting("generation") or 0)  # another process may have written
+            self.index = self._load_faiss()
+            yield _Batch(self)
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+            lock_file.close()
+
+    @contextmanager
+    def _transaction(self):
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def document_hashes(self) -> dict[str, tuple[str, str]]:
+        """doc_id -> (root, sha256) for every indexed document."""
+        return {d: (r, h) for d, r, h in self.db.execute("SELECT doc_id, root, sha256 FROM documents")}
+
+    def documents(self) -> list[Document]:
+        rows = self.db.execute("SELECT doc_id, title, text, source, date, path FROM documents ORDER BY doc_id")
+        return [Document(*row) for row in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT doc_id, title, text, source, date, path FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        return Document(*row) if row else None
+
+    def count(self) -> tuple[int, int]:
+        """(documents, chunks) in the index."""
+        docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        return docs, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
+        """chunk id -> (chunk, document title)."""
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f'SELECT c.id, c.doc_id, c.start, c."end", c.text, d.title FROM chunks c '
+            f"JOIN documents d USING (doc_id) WHERE c.id IN ({marks})",
+            ids,
+        )
+        return {row[0]: (Chunk(row[1], row[2], row[3], row[4]), row[5]) for row in rows}
+
+    def dense_search(self, query: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks, exactly when filtered by document."""
+        if doc_ids:
+            ids, vectors = self._vectors(doc_ids)
+            if not len(ids):
+                return []
+            scores = vectors @ query.astype(np.float32)
+            top = np.argsort(-scores)[:k]
+            return [(int(ids[i]), float(scores[i])) for i in top]
+        if self.index.ntotal == 0:
+            return []
+        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def bm25_search(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, -bm25) of the best lexical matches; higher is better."""
+        match = fts_query(query)
+        if not match:
+            return []
+        sql = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
+        args: list = [match]
+        if doc_ids:
+            sql += f" AND rowid IN (SELECT id FROM chunks WHERE doc_id IN ({','.join('?' * len(doc_ids))}))"
+            args += doc_ids
+        rows = self.db.execute(sql + " ORDER BY s LIMIT ?", [*args, k]).fetchall()
+        return [(int(rowid), -float(score)) for rowid, score in rows]
+
+    def _vectors(self, doc_ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        sql, args = "SELECT id, vector FROM chunks", []
+        if doc_ids:
+            sql += f" WHERE doc_id IN ({','.join('?' * len(doc_ids))})"
+            args = doc_ids
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
+        return ids, vectors
+
+    # -- FAISS ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Pick up a generation that another process (or writer) committed since we loaded."""
+        generation = int(self.setting("generation") or 0)
+        if generation != self.generation:
+            self.generation = generation
+            self.index = self._load_faiss()
+
+    def _faiss_file(self, generation: int) -> Path:
+        return self.path / f"vectors-{generation}.faiss"
+
+    def _load_faiss(self):
+        import faiss
+
+        path = self._faiss_file(self.generation)
+        if path.is_file():
+            try:
+                return faiss.read_index(str(path))
+            except RuntimeError as exc:
+                log.warning("%s: unreadable (%s); rebuilding from the database", path, exc)
+        elif self.generation:
+            log.warning("%s: missing; rebuilding from the database", path)
+        with self._lock:
+            self.db.execute("BEGIN")
+            try:
+                ids, vectors = self._vectors()
+            finally:
+                self.db.execute("COMMIT")
+        return build_faiss(vectors, ids, self.dim, self.exact_limit)
+
+    def _save_faiss(self, generation: int) -> None:
+        import faiss
+
+        path = self._faiss_file(generation)
+        tmp = path.with_suffix(".tmp")
+        faiss.write_index(self.index, str(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def _drop_old_faiss(self) -> None:
+        for path in self.path.glob("vectors-*.faiss"):
+            if path != self._faiss_file(self.generation):
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build_faiss(vectors: np.ndarray, ids: np.ndarray, dim: int, exact_limit: int):
+    """Exact inner-product search up to `exact_limit` vectors, an IVF index (trained here) past it."""
+    import faiss
+
+    if len(vectors) <= exact_limit:
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    else:
+        nlist = int(4 * np.sqrt(len(vectors)))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * nlist), replace=False)]
+        index.train(sample)
+        index.nprobe = 32
+    if len(vectors):
+        index.add_with_ids(vectors, ids)
+    return index
+
+
+class _Batch:
+    """Changes made under the write lock; `commit` applies them in one transaction."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.removals: list[str] = []
+        self.additions: list[tuple[Document, str, str, list[Chunk], np.ndarray]] = []
+
+    def remove(self, doc_id: str) -> None:
+        self.removals.append(doc_id)
+
+    def put(self, doc: Document, root: str, sha256: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Add or replace a document with its chunks and their vectors (one row per chunk)."""
+        self.additions.append((doc, root, sha256, chunks, vectors))
+
+    def commit(self, settings: dict[str, str] | None = None) -> None:
+        store = self.store
+        generation = store.generation + 1
+        doomed = set(self.removals) | {a[0].doc_id for a in self.additions}
+        try:
+            self._apply(doomed, generation, settings or {})
+        except BaseException:
+            store.index = store._load_faiss()  # the transaction rolled back: so must the vectors
+            raise
+        store.generation = generation
+        store._drop_old_faiss()
+        self.removals, self.additions = [], []
+
+    def _apply(self, doomed: set[str], generation: int, settings: dict[str, str]) -> None:
+        store, db = self.store, self.store.db
+        with store._transaction():
+            for key, value in settings.items():
+                store._set(key, value)
+            old_ids: list[int] = []
+            for doc_id in doomed:
+                old_ids += [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in old_ids])
+            if old_ids:
+                store.index.remove_ids(np.array(old_ids, dtype=np.int64))
+            for doc, root, sha256, chunks, vectors in self.additions:
+                db.execute(
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.doc_id, doc.title, doc.source, doc.date, doc.path, root, sha256, doc.text),
+                )
+                new_ids = []
+                for chunk, vector in zip(chunks, vectors, strict=True):
+                    cursor = db.execute(
+                        'INSERT INTO chunks (doc_id, start, "end", text, vector) VALUES (?, ?, ?, ?, ?)',
+                        (chunk.doc_id, chunk.start, chunk.end, chunk.text, vector.astype(np.float32).tobytes()),
+                    )
+                    new_ids.append(cursor.lastrowid)
+                    db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text))
+                if new_ids:
+                    store.index.add_with_ids(np.asarray(vectors, dtype=np.float32), np.array(new_ids, dtype=np.int64))
+            total = store.index.ntotal
+            if total > store.exact_limit and not hasattr(store.index, "nprobe"):
+                ids, vectors = store._vectors()
+                store.index = build_faiss(vectors, ids, store.dim, store.exact_limit)
+            store._save_faiss(generation)
+            store._set("generation", str(generation))

@@ -1,0 +1,78 @@
+"""Shared fixtures: a deterministic fake embedder and a small toy corpus written per test."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Config
+
+TOY = {
+    "solar.txt": "Solar panels convert sunlight into electricity. The plant in Nevada produced 40 megawatts in 2024.\n\n"
+    "Its operator plans to double capacity by 2027, subject to grid approval.",
+    "rail.md": "# High-speed rail\n\nThe new line cuts the journey from 5 hours to 2 hours. Trains run every 20 minutes.\n\n"
+    "Construction cost 12 billion euros and took seven years.",
+    "coffee.txt": "Coffee prices rose 18% last quarter after poor harvests in Brazil. Roasters passed on part of the cost.",
+    "library.md": "# City library\n\nThe central library opens at 9 am and closes at 8 pm. Members may borrow twelve books at a time.",
+    "robots.txt": "Warehouse robots sorted 1.2 million parcels a day during the holiday peak, a record for the company.",
+    "whales.txt": "Blue whales are the largest animals ever known. An adult can weigh up to 150 tonnes.",
+}
+
+
+class FakeEmbedder:
+    """Bag of hashed words: texts sharing words get similar unit vectors. Counts its calls."""
+
+    name = "fake-hash"
+
+    def __init__(self, dim: int = 64, window: int = 256):
+        self.dim = dim
+        self.window = window
+        self.encoded: list[str] = []
+
+    def _word(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+        return np.random.default_rng(seed).standard_normal(self.dim)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            v = sum((self._word(w) for w in re.findall(r"\w+", text.lower())), np.zeros(self.dim))
+            norm = np.linalg.norm(v)
+            out[i] = v / norm if norm else v
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+
+@pytest.fixture
+def toy_corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for name, text in TOY.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return Config(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus", chunk_tokens=40, chunk_overlap=10)
+
+
+@pytest.fixture
+def store(config: Config, embedder: FakeEmbedder):
+    from rag.store import Store
+
+    s = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit)
+    yield s
+    s.close()

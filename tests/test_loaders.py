@@ -1,0 +1,135 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.errors import LoadError
+from rag.loaders import load_document, load_folder
+
+
+def write_pdf(path: Path, lines: list[str], password: str | None = None) -> None:
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    y = 800
+    for line in lines:
+        c.drawString(72, y, line)
+        y -= 20
+    c.save()
+    if password:
+        import pypdf
+
+        reader = pypdf.PdfReader(path)
+        writer = pypdf.PdfWriter()
+        for page in reader.pages:
+            writer.add_page(page)
+        writer.encrypt(password, algorithm="RC4-128")
+        with open(path, "wb") as f:
+            writer.write(f)
+
+
+def write_docx(path: Path, paragraphs: list[str], title: str = "") -> None:
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = title
+    for p in paragraphs:
+        d.add_paragraph(p)
+    d.save(str(path))
+
+
+def test_text_and_markdown(tmp_path):
+    (tmp_path / "a.txt").write_text("\ufeffFirst line\n\nBody text.", encoding="utf-8")
+    (tmp_path / "b.md").write_text("Intro\n\n# The Title\n\nBody.", encoding="utf-8")
+    a = load_document(tmp_path / "a.txt", tmp_path)
+    b = load_document(tmp_path / "b.md", tmp_path)
+    assert (a.doc_id, a.title, a.text) == ("a.txt", "First line", "First line\n\nBody text.")
+    assert (b.doc_id, b.title) == ("b.md", "The Title")
+
+
+def test_html_keeps_visible_text_only(tmp_path):
+    html = """<html><head><title>Page title</title><style>p {color: red}</style>
+    <script>var secret = "do not index";</script></head><body>
+    <nav><a href="/">Home</a> <a href="/about">About us</a></nav>
+    <h1>Heading</h1><p>First   paragraph with <b>bold</b> text.</p><div hidden>hidden div</div>
+    <p>Second<br>line</p><footer>Copyright footer</footer></body></html>"""
+    (tmp_path / "p.html").write_text(html, encoding="utf-8")
+    doc = load_document(tmp_path / "p.html", tmp_path)
+    assert doc.title == "Page title"
+    assert doc.text == "Heading\n\nFirst paragraph with bold text.\n\nSecond\n\nline"
+
+
+def test_pdf_and_docx(tmp_path):
+    write_pdf(tmp_path / "r.pdf", ["Quarterly report", "Revenue grew 7 percent."])
+    write_docx(tmp_path / "m.docx", ["Meeting notes", "The budget was approved."], title="Minutes")
+    pdf = load_document(tmp_path / "r.pdf", tmp_path)
+    docx = load_document(tmp_path / "m.docx", tmp_path)
+    assert "Revenue grew 7 percent." in pdf.text
+    assert docx.text == "Meeting notes\n\nThe budget was approved." and docx.title == "Minutes"
+
+
+def test_manifest_metadata_and_nested_ids(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.txt").write_text("Some text here.", encoding="utf-8")
+    (tmp_path / "sub" / "MANIFEST.json").write_text(
+        '{"documents": [{"file": "x.txt", "source": "Wire", "date": "2025-01", "title": "X files"}]}'
+    )
+    docs, failures = load_folder(tmp_path)
+    assert failures == []
+    assert [(d.doc_id, d.title, d.source, d.date) for d in docs] == [("sub/x.txt", "X files", "Wire", "2025-01")]
+
+
+@pytest.fixture
+def bad_folder(tmp_path):
+    (tmp_path / "good.txt").write_text("A perfectly good document.", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.md").write_text("  \n\n ", encoding="utf-8")
+    (tmp_path / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    (tmp_path / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage garbage\n%%EOF")
+    write_pdf(tmp_path / "locked.pdf", ["secret text"], password="hunter2")
+    (tmp_path / "corrupt.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "dangling.txt")
+    return tmp_path
+
+
+EXPECTED_REASONS = {
+    "empty.txt": "empty file",
+    "blank.md": "empty file",
+    "binary.txt": "binary data, not text",
+    "latin1.txt": "not UTF-8 text (byte 0xe9 at offset 3)",
+    "corrupt.pdf": "corrupt PDF",
+    "locked.pdf": "encrypted PDF, needs a password",
+    "corrupt.docx": "corrupt DOCX",
+    "dangling.txt": "file not found",
+}
+
+
+def test_bad_files_are_reported_one_line_each_and_the_rest_loads(bad_folder):
+    docs, failures = load_folder(bad_folder)
+    assert [d.doc_id for d in docs] == ["good.txt"]
+    reasons = {Path(path).name: reason for path, reason in failures}
+    assert set(reasons) == set(EXPECTED_REASONS)
+    for name, expected in EXPECTED_REASONS.items():
+        assert reasons[name].startswith(expected), (name, reasons[name])
+        assert "\n" not in reasons[name]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a file without permissions")
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "secret.txt"
+    path.write_text("x")
+    path.chmod(0)
+    with pytest.raises(LoadError, match=r"secret.txt: cannot read \(Permission denied\)"):
+        load_document(path, tmp_path)
+
+
+def test_unreadable_file_as_directory(tmp_path):
+    (tmp_path / "folder.txt").mkdir()
+    with pytest.raises(LoadError, match=r"folder.txt: cannot read \(Is a directory\)"):
+        load_document(tmp_path / "folder.txt", tmp_path)
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(LoadError, match=r"nope: no such file or folder"):
+        load_folder(tmp_path / "nope")
