@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
 
+    p = verbs.add_parser("eval", help="evaluate on a dataset (seed, clapnq, squad, or a JSONL path)")
+    p.add_argument("dataset", help="seed | clapnq | squad | path to a JSONL eval set")
+    p.add_argument("--retrieval", action="store_true", help="score retrieval only (dense, BM25, hybrid side by side)")
+    p.add_argument("--limit", type=int, help="a fixed random sample of N questions")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sample")
+
     verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
     return parser
 
@@ -117,6 +123,19 @@ def cmd_search(args, config: Config) -> int:
     return 0
 
 
+def cmd_eval(args, config: Config) -> int:
+    from rag.datasets import load_dataset
+    from rag.embedding import load_embedder
+    from rag.evaluation import format_table, retrieval_table
+
+    dataset = load_dataset(args.dataset).sample(args.limit, args.seed)
+    embedder = load_embedder(config.embedder)
+    if args.retrieval:
+        print(format_table(retrieval_table(dataset, config, embedder)))
+        return 0
+    raise RagError("only --retrieval is available yet")
+
+
 def cmd_models(args, config: Config) -> int:
     from rag.models import GENERATORS, embedder_path, gguf_path
 
@@ -126,7 +145,7 @@ def cmd_models(args, config: Config) -> int:
     return 0
 
 
-VERBS = {"index": cmd_index, "search": cmd_search, "models": cmd_models}
+VERBS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval, "models": cmd_models}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,7 +17,7 @@ def _env_path(name: str, default: Path) -> Path:
 @dataclass(frozen=True)
 class Config:
     # Folder holding the index (SQLite metadata + FAISS vectors); RAG_INDEX overrides it.
-    index_dir: Path = field(default_factory=lambda: _env_path("RAG_INDEX", PROJECT_ROOT / "index"))
+    index_dir: Path = field(default_factory=lambda: _env_path("RAG_INDEX", PROJECT_ROOT / "index" / "main"))
     # Folder indexed when none is given (the default corpus beside the project).
     corpus_dir: Path = field(default_factory=lambda: _env_path("RAG_CORPUS", PROJECT_ROOT.parent / "shared" / "corpus"))
     # Sentence-transformers model that embeds chunks and queries; recorded with the index.

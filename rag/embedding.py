@@ -34,7 +34,7 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.batch_size = batch_size
         self.model = SentenceTransformer(str(embedder_path(name)), device="cpu", local_files_only=True)
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.window = int(self.model.max_seq_length)
         self._lock = threading.Lock()  # the tokenizer and model are shared by the UI's threads
 

@@ -45,50 +45,66 @@ def index_path(
     path = Path(path)
     documents, failures = load_folder(path)
     root = str((path.parent if path.is_file() else path).resolve())
+    keep = {Path(f).resolve().relative_to(root).as_posix() for f, _ in failures if _under(f, root)}
+    return index_documents(documents, store, embedder, config, root=root, prune=path.is_dir(), keep=keep,
+                           failures=failures, progress=progress)
+
+
+def index_documents(
+    documents: list[Document],
+    store: Store,
+    embedder: Embedder,
+    config: Config,
+    *,
+    root: str,
+    prune: bool = False,
+    keep: set[str] = frozenset(),
+    failures: list[tuple[str, str]] = (),
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Add or update `documents` (all from `root`), embedding only new or changed ones.
+
+    With `prune`, documents previously indexed from the same root and absent now (and not in
+    `keep`) are removed.
+    """
     settings = json.dumps({**config.chunking_settings(), "window": embedder.window}, sort_keys=True)
+    added, updated, removed = [], [], []
+    unchanged = 0
     with store.writer() as batch:
         rechunk = store.setting("chunking") not in (None, settings)
         if rechunk:
             log.info("chunking settings changed: re-indexing every document")
         known = store.document_hashes()
-        changed: list[tuple[Document, str]] = []
-        report = IndexReport(failed=failures)
-        unchanged = 0
+        changed: dict[str, tuple[Document, str]] = {}
         for doc in documents:
             digest = content_hash(doc)
             if doc.doc_id in known and known[doc.doc_id][1] == digest and not rechunk:
                 unchanged += 1
                 continue
-            (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
-            changed.append((doc, digest))
-        if path.is_dir():
-            present = {d.doc_id for d in documents}
-            failed_ids = {Path(f).resolve().relative_to(Path(root)).as_posix() for f, _ in failures if _under(f, root)}
+            (updated if doc.doc_id in known else added).append(doc.doc_id)
+            changed[doc.doc_id] = (doc, digest)
+        if prune:
+            present = {d.doc_id for d in documents} | set(keep)
             for doc_id, (doc_root, _) in known.items():
-                if doc_root == root and doc_id not in present and doc_id not in failed_ids:
+                if doc_root == root and doc_id not in present:
                     batch.remove(doc_id)
-                    report.removed.append(doc_id)
+                    removed.append(doc_id)
         if rechunk:
-            for doc_id, (doc_root, _) in known.items():
-                if doc_id not in {d.doc_id for d, _ in changed} and doc_id not in report.removed:
+            for doc_id in known:
+                if doc_id not in changed and doc_id not in removed:
                     doc = store.document(doc_id)
-                    changed.append((doc, content_hash(doc)))
-                    report.updated.append(doc_id)
+                    changed[doc_id] = (doc, content_hash(doc))
+                    updated.append(doc_id)
+        window = min(config.embed_window, embedder.window)
         chunked = [
-            (doc, digest, chunk_document(
-                doc,
-                chunk_tokens=config.chunk_tokens,
-                overlap_tokens=config.chunk_overlap,
-                window=min(config.embed_window, embedder.window),
-                window_count=embedder.count_tokens,
-            ))
-            for doc, digest in changed
+            (doc, digest, chunk_document(doc, chunk_tokens=config.chunk_tokens, overlap_tokens=config.chunk_overlap,
+                                         window=window, window_count=embedder.count_tokens))
+            for doc, digest in changed.values()
         ]
         total = sum(len(chunks) for _, _, chunks in chunked)
-        done = 0
+        done = pending = 0
         if progress:
             progress(0, total)
-        pending = 0
         for group in _groups(chunked, ENCODE_GROUP):
             texts = [c.text for _, _, chunks in group for c in chunks]
             vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dim), np.float32)
@@ -104,10 +120,7 @@ def index_path(
                 batch.commit({"chunking": settings})
                 pending = 0
         batch.commit({"chunking": settings})
-    return IndexReport(
-        added=report.added, updated=report.updated, removed=report.removed,
-        failed=report.failed, unchanged=unchanged, chunks_embedded=done,
-    )
+    return IndexReport(added, updated, removed, unchanged, list(failures), done)
 
 
 def _under(file: str, root: str) -> bool:

