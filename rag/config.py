@@ -39,6 +39,20 @@ class Config:
     # Reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank).
     rrf_k: int = 60
 
+    # Generator backend: "llama.cpp" (in-process), "transformers", or "http" (OpenAI-compatible server).
+    backend: str = field(default_factory=lambda: os.environ.get("RAG_BACKEND", "llama.cpp"))
+    # Model name from rag.models.GENERATORS (or the model id the HTTP server expects).
+    model: str = field(default_factory=lambda: os.environ.get("RAG_MODEL", "qwen2.5-1.5b"))
+    # Base URL of the OpenAI-compatible server for the http backend.
+    llm_url: str = field(default_factory=lambda: os.environ.get("RAG_LLM_URL", ""))
+    # Passages put in the prompt, and the model tokens each may take (prefill dominates on a CPU).
+    prompt_passages: int = 4
+    passage_tokens: int = 70
+    # Longest answer, in model tokens.
+    max_tokens: int = 160
+    # Refuse without generating when no retrieved chunk has at least this cosine with the question.
+    min_dense_score: float = 0.25
+
     def chunking_settings(self) -> dict:
         """The settings that decide chunk boundaries; stored with the index."""
         return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap, "embed_window": self.embed_window}

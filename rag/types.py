@@ -54,3 +54,78 @@ class IndexReport:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     chunks_embedded: int = 0
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A numbered passage shown to the model: the most relevant sentences of a retrieved chunk."""
+
+    n: int  # the number the model cites, [n], 1-based
+    doc_id: str
+    title: str
+    start: int  # offsets of `text` in the document
+    end: int
+    text: str
+    source: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A checked citation: `quote` is document.text[start:end] and supports the sentence citing it."""
+
+    n: int  # passage number, as written in the answer
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    passage_start: int  # the cited passage's span in the same document, which contains the quote
+    passage_end: int
+    source: str = ""
+    date: str = ""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the answer, with the passages it cites and whether they support it."""
+
+    text: str
+    cites: tuple[int, ...]
+    supported: bool
+    score: float = 0.0  # support score of the best cited passage (0..1)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str  # the answer as shown: supported sentences with their [n] markers, or the refusal
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    unsupported: tuple[str, ...] = ()  # sentences the cited passages did not support (dropped from text)
+    sentences: tuple[Sentence, ...] = ()
+    passages: tuple[Passage, ...] = ()  # what the model was given
+    hits: tuple[Hit, ...] = ()  # what retrieval returned, with dense, BM25 and fused scores
+    query: str = ""  # the standalone query used for retrieval (rewritten from follow-ups)
+    raw: str = ""  # the model's reply before checking
+    timings: dict = field(default_factory=dict)  # seconds: retrieval, first_token, total, ...
+
+    def to_json(self) -> dict:
+        """The object `rag ask --json` prints and POST /api/ask returns."""
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [
+                {"n": c.n, "doc_id": c.doc_id, "title": c.title, "start": c.start, "end": c.end, "quote": c.quote,
+                 "passage_start": c.passage_start, "passage_end": c.passage_end, "source": c.source, "date": c.date}
+                for c in self.citations
+            ],
+            "unsupported": list(self.unsupported),
+            "passages": [
+                {"n": p.n, "doc_id": p.doc_id, "title": p.title, "start": p.start, "end": p.end, "text": p.text}
+                for p in self.passages
+            ],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }

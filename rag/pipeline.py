@@ -1,0 +1,172 @@
+"""The assistant: retrieve, prompt, generate, check citations, or refuse. One function, streaming."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal
+from rag.config import Config
+from rag.embedding import Embedder
+from rag.errors import IndexMissingError, QuestionError
+from rag.generation import Generator
+from rag.prompting import build_messages, render, select_passages
+from rag.retrieval import Retriever
+from rag.store import Store
+from rag.types import Answer, Hit
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
+
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|so|what about|how about|then)\b|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|"
+    r"there|the same)\b",
+    re.IGNORECASE,
+)
+_FOREIGN_WORDS = set(
+    "el la los las del que por para qué cuál cómo est les des une qui quel quelle quels comment pourquoi der die das "
+    "und ist wie wer nicht ein eine il di che per sono não uma".split()
+)
+_ENGLISH_WORDS = set("the a an is are was were what who how which when where why of in on to do does did".split())
+
+
+def check_question(question: str) -> str:
+    """The question, trimmed; QuestionError for one that cannot be answered here."""
+    question = question.strip() if isinstance(question, str) else ""
+    if not question:
+        raise QuestionError("the question is empty: type a question about the documents")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    letters = [ch for ch in question if ch.isalpha()]
+    latin = sum("LATIN" in unicodedata.name(ch, "") for ch in letters)
+    words = re.findall(r"[^\W\d_]+", question.lower())
+    foreign = sum(w in _FOREIGN_WORDS for w in words) > sum(w in _ENGLISH_WORDS for w in words)
+    if (letters and latin / len(letters) < 0.5) or foreign:
+        raise QuestionError("only questions in English are supported: the documents and models are English")
+    return question
+
+
+def standalone_query(question: str, history: History) -> tuple[str, str]:
+    """(retrieval query, previous question) for a turn of a conversation.
+
+    A follow-up ("and how fast did it grow?") is short or refers back; the retrieval query then
+    joins the previous question to it, and the prompt mentions that question. No generation needed.
+    """
+    if not history:
+        return question, ""
+    previous = history[-1][0]
+    if len(question.split()) <= 8 or _FOLLOW_UP.search(question):
+        return f"{previous} {question}", previous
+    return question, ""
+
+
+@dataclass
+class Assistant:
+    """Everything a question needs, loaded once: the index, the embedder and the generator."""
+
+    config: Config
+    store: Store
+    embedder: Embedder
+    generator: Generator
+    policy: SupportPolicy = SupportPolicy()
+
+    @property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder, self.config)
+
+    def ask(self, question: str, history: History = ()) -> Answer:
+        """The checked answer, without streaming."""
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() always ends with an Answer")
+
+    def stream(self, question: str, history: History = ()) -> Iterator[str | Answer]:
+        """Yields the answer's text as the model writes it, then the checked Answer, last."""
+        started = time.perf_counter()
+        question = check_question(question)
+        if self.store.count()[1] == 0:
+            raise IndexMissingError(f"the index at {self.store.path} holds no documents: run `rag index PATH` first")
+        query, previous = standalone_query(question, history)
+        query_vector = self.embedder.encode([query])[0]
+        hits = self.retriever.search(query, self.config.top_k)
+        timings = {"retrieval": time.perf_counter() - started}
+        if not self.relevant(hits):
+            yield self._refusal(question, query, hits, (), "", timings, started)
+            return
+        sources = {d.doc_id: (d.source, d.date) for d in map(self.store.document, {h.doc_id for h in hits}) if d}
+        passages = select_passages(hits, query_vector, self.embedder.encode, self.generator.count_tokens,
+                                   budget=self.config.passage_tokens, limit=self.config.prompt_passages, sources=sources)
+        messages = build_messages(question, passages, previous)
+        timings["prompt"] = time.perf_counter() - started - timings["retrieval"]
+        raw, held = "", ""
+        for piece in self.generator.stream(messages, max_tokens=self.config.max_tokens):
+            if not raw:
+                timings["first_token"] = time.perf_counter() - started
+            raw += piece
+            held += piece
+            if REFUSAL_TOKEN.startswith(held.strip()) or held.strip().startswith(REFUSAL_TOKEN):
+                continue  # never show the refusal token itself
+            yield held
+            held = ""
+        timings["generation"] = time.perf_counter() - started - timings.get("first_token", 0.0)
+        checking = time.perf_counter()
+        if is_refusal(raw):
+            yield self._refusal(question, query, hits, passages, raw, timings, started)
+            return
+        sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode, self.policy)
+        citations = [c for c in citations if self._quote_is_exact(c)]
+        supported = [s for s in sentences if s.supported]
+        timings["verification"] = time.perf_counter() - checking
+        if not supported or not citations:
+            yield self._refusal(question, query, hits, passages, raw, timings, started,
+                                unsupported=tuple(s.text for s in sentences))
+            return
+        timings["total"] = time.perf_counter() - started
+        yield Answer(
+            question=question, text=" ".join(s.text for s in supported), refused=False, citations=tuple(citations),
+            unsupported=tuple(s.text for s in sentences if not s.supported), sentences=tuple(sentences),
+            passages=tuple(passages), hits=tuple(hits), query=query, raw=raw, timings=timings,
+        )
+
+    def relevant(self, hits: Sequence[Hit]) -> bool:
+        """Whether retrieval found anything close enough to be worth asking the model about."""
+        if not hits:
+            return False
+        best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
+        return best_dense >= self.config.min_dense_score
+
+    def _quote_is_exact(self, citation) -> bool:
+        doc = self.store.document(citation.doc_id)
+        return doc is not None and doc.text[citation.start : citation.end] == citation.quote
+
+    def _refusal(self, question, query, hits, passages, raw, timings, started, unsupported=()) -> Answer:
+        timings["total"] = time.perf_counter() - started
+        return Answer(question=question, text=render("refusal"), refused=True, unsupported=unsupported,
+                      passages=tuple(passages), hits=tuple(hits), query=query, raw=raw, timings=timings)
+
+
+def load_assistant(config: Config) -> Assistant:
+    """The assistant over the configured index, with the configured generator backend."""
+    from rag.embedding import load_embedder
+    from rag.generation import make_generator
+
+    embedder = load_embedder(config.embedder)
+    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit,
+                  create=False)
+    generator = make_generator(config.backend, config.model, url=config.llm_url)
+    return Assistant(config, store, embedder, generator)
+
+
+def index_paths(assistant: Assistant, paths: Sequence[Path], progress=None):
+    """Index files or folders into the assistant's index (used by uploads)."""
+    from rag.indexing import index_path
+
+    return [index_path(Path(p), assistant.store, assistant.embedder, assistant.config, progress) for p in paths]

@@ -1,0 +1,101 @@
+"""Prompt templates from prompts/, rendered strictly, and the compact passages the model reads."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.config import PROJECT_ROOT
+from rag.errors import PromptError
+from rag.types import Hit, Passage
+
+PROMPTS_DIR = PROJECT_ROOT / "prompts"
+
+# Sentences that address the assistant rather than inform the reader are left out of prompts.
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|directions)\b"
+    r"|\byou are now\b|\bsystem prompt\b|\b(assistant|ai|model|chatbot)s?\b.{0,30}\b(must|should) (say|answer|reply|respond)"
+    r"|\b(say|answer|reply|respond) (only |exactly )?with\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@lru_cache(maxsize=32)
+def template(name: str) -> str:
+    path = PROMPTS_DIR / f"{name}.txt"
+    if not path.is_file():
+        raise PromptError(f"prompt template {path} does not exist")
+    return path.read_text(encoding="utf-8")
+
+
+def render(name: str, **values: object) -> str:
+    """Fill prompts/<name>.txt; a placeholder without a value is an error, never a blank."""
+    text = template(name)
+    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    missing = sorted(fields - values.keys())
+    if missing:
+        raise PromptError(f"prompt {name!r} needs {', '.join(missing)}, which were not given")
+    return text.format(**{f: values[f] for f in fields}).strip("\n") if fields else text.strip("\n")
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """True for text that tries to command the assistant ("ignore previous instructions...")."""
+    return bool(_INJECTION.search(sentence))
+
+
+def select_passages(
+    hits: Sequence[Hit],
+    query_vector: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    count_tokens: Callable[[str], int],
+    *,
+    budget: int,
+    limit: int,
+    sources: dict[str, tuple[str, str]] | None = None,
+) -> list[Passage]:
+    """From each hit, the contiguous run of sentences most similar to the query, within `budget` tokens.
+
+    Passages are numbered 1..n in retrieval order; their offsets point into the source document.
+    """
+    passages: list[Passage] = []
+    for hit in hits[:limit]:
+        spans = [(hit.start + s, hit.start + e) for s, e, _ in sentence_spans(hit.text)]
+        spans = [(s, e) for s, e in spans if not looks_like_instruction(hit.text[s - hit.start : e - hit.start])]
+        if not spans:
+            continue
+        texts = [hit.text[s - hit.start : e - hit.start] for s, e in spans]
+        scores = encode(texts) @ query_vector
+        sizes = [count_tokens(t) for t in texts]
+        lo = hi = int(np.argmax(scores))
+        used = sizes[lo]
+        while True:  # grow towards the more similar neighbour while the budget allows
+            options = [i for i in (lo - 1, hi + 1) if 0 <= i < len(spans) and used + sizes[i] <= budget]
+            if not options:
+                break
+            best = max(options, key=lambda i: scores[i])
+            lo, hi = min(lo, best), max(hi, best)
+            used += sizes[best]
+        start, end = spans[lo][0], spans[hi][1]
+        text = hit.text[start - hit.start : end - hit.start]
+        if any(p.doc_id == hit.doc_id and p.start < end and start < p.end for p in passages):
+            continue  # overlapping chunks yield the same sentences: keep the first
+        source, date = (sources or {}).get(hit.doc_id, ("", ""))
+        passages.append(Passage(len(passages) + 1, hit.doc_id, hit.title, start, end, text, source, date))
+    return passages
+
+
+def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "") -> list[dict[str, str]]:
+    """System and user messages for the answer prompt."""
+    listed = "\n".join(
+        render("passage", n=p.n, title=p.title, text=" ".join(p.text.split())) for p in passages
+    )
+    history = render("history", question=previous_question) + "\n" if previous_question else ""
+    return [
+        {"role": "system", "content": render("answer_system")},
+        {"role": "user", "content": render("answer_user", passages=listed, history=history, question=question)},
+    ]
