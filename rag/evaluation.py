@@ -63,3 +63,91 @@ def format_table(rows: list[dict]) -> str:
     lines = [" | ".join(columns), " | ".join("---" for _ in columns)]
     lines += [" | ".join(str(r[c]) for c in columns) for r in rows]
     return "\n".join(lines)
+
+
+# -- answers --------------------------------------------------------------------------------------
+
+def score_item(item, answer, document_text) -> dict:
+    """Every metric for one question; None where a metric does not apply to the item."""
+    from rag.metrics import keys_present, overlaps, rouge_l, token_f1
+
+    quotes = [document_text(c.doc_id)[c.start : c.end] == c.quote for c in answer.citations]
+    spans = [(h.doc_id, h.start, h.end) for h in answer.hits]
+    row = {
+        "refused": answer.refused,
+        "keys": keys_present(answer.text, item.keys) and not answer.refused if item.keys and item.answerable else None,
+        "f1": max((token_f1(answer.text, a) for a in item.answers), default=0.0) if item.answers and not answer.refused
+        else (0.0 if item.answers else None),
+        "rougeL": max((rouge_l(answer.text, a) for a in item.answers), default=0.0) if item.answers and not answer.refused
+        else (0.0 if item.answers else None),
+        "quotes_exact": sum(quotes) / len(quotes) if quotes else None,
+        "citation_precision": (
+            sum(any(overlaps((c.doc_id, c.start, c.end), e) or overlaps((c.doc_id, c.passage_start, c.passage_end), e)
+                    for e in item.evidence) for c in answer.citations) / len(answer.citations)
+            if answer.citations and item.evidence else None
+        ),
+        "recall@5": evidence_recall(spans, item.evidence, 5) if item.evidence else None,
+        "mrr@10": reciprocal_rank(spans, item.evidence, 10) if item.evidence else None,
+    }
+    return row
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Aggregate metrics; each is defined in the report's glossary."""
+    from rag.metrics import percentile
+
+    def mean(key, where=lambda r: True):
+        values = [float(r["metrics"][key]) for r in rows if where(r) and r["metrics"].get(key) is not None]
+        return round(statistics.fmean(values), 4) if values else None
+
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    quotes = [q for r in rows for q in [r["metrics"]["quotes_exact"]] if q is not None]
+    summary = {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "key_match": mean("keys", lambda r: r["answerable"]),
+        "token_f1": mean("f1", lambda r: r["answerable"]),
+        "rougeL": mean("rougeL", lambda r: r["answerable"]),
+        "unanswerable_refused": round(sum(r["refused"] for r in unanswerable) / len(unanswerable), 4) if unanswerable else None,
+        "answerable_refused": round(sum(r["refused"] for r in answerable) / len(answerable), 4) if answerable else None,
+        "quotes_exact": round(statistics.fmean(quotes), 4) if quotes else None,
+        "citation_precision": mean("citation_precision", lambda r: r["answerable"]),
+        "recall@5": mean("recall@5", lambda r: r["answerable"]),
+        "mrr@10": mean("mrr@10", lambda r: r["answerable"]),
+    }
+    stages = sorted({k for r in rows for k in r["timings"]})
+    for stage in stages:
+        values = [r["timings"][stage] for r in rows if stage in r["timings"]]
+        summary[f"{stage}_p50"] = round(percentile(values, 50), 3)
+        summary[f"{stage}_p95"] = round(percentile(values, 95), 3)
+    return summary
+
+
+def run_eval(dataset: EvalSet, assistant, *, on_item: Callable[[int, dict], None] | None = None) -> tuple[list[dict], dict]:
+    """Ask every question of `dataset` through the full pipeline; returns (rows, summary)."""
+    texts: dict[str, str] = {}
+
+    def document_text(doc_id: str) -> str:
+        if doc_id not in texts:
+            doc = assistant.store.document(doc_id)
+            texts[doc_id] = doc.text if doc else ""
+        return texts[doc_id]
+
+    rows = []
+    for i, item in enumerate(dataset.items):
+        answer = assistant.ask(item.question, item.history)
+        row = {
+            "id": item.id, "question": item.question, "answerable": item.answerable, "keys": list(item.keys),
+            "gold": [{"doc_id": e.doc_id, "start": e.start, "end": e.end, "quote": e.quote} for e in item.evidence],
+            "reference": list(item.answers), **answer.to_json(),
+            "retrieved": [{"doc_id": h.doc_id, "start": h.start, "end": h.end, "score": round(h.score, 4)}
+                          for h in answer.hits],
+            "raw": answer.raw, "metrics": score_item(item, answer, document_text),
+        }
+        row["timings"] = {k: round(v, 3) for k, v in answer.timings.items()}
+        rows.append(row)
+        if on_item:
+            on_item(i, row)
+    return rows, summarize(rows)

@@ -121,7 +121,7 @@ def _markdown_title(text: str) -> str:
 
 def _first_line(text: str) -> str:
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return line if len(line) <= 120 else ""
+    return line if len(line) <= 80 else ""
 
 
 def _html_text(html: str) -> tuple[str, str]:

@@ -62,7 +62,7 @@ def standalone_query(question: str, history: History) -> tuple[str, str]:
     if not history:
         return question, ""
     previous = history[-1][0]
-    if len(question.split()) <= 8 or _FOLLOW_UP.search(question):
+    if len(question.split()) <= 5 or _FOLLOW_UP.search(question):
         return f"{previous} {question}", previous
     return question, ""
 
@@ -121,7 +121,8 @@ class Assistant:
         if is_refusal(raw):
             yield self._refusal(question, query, hits, passages, raw, timings, started)
             return
-        sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode, self.policy)
+        sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode, self.policy,
+                                             question)
         citations = [c for c in citations if self._quote_is_exact(c)]
         supported = [s for s in sentences if s.supported]
         timings["verification"] = time.perf_counter() - checking

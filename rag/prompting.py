@@ -64,7 +64,7 @@ def select_passages(
     """
     passages: list[Passage] = []
     for hit in hits[:limit]:
-        spans = [(hit.start + s, hit.start + e) for s, e, _ in sentence_spans(hit.text)]
+        spans = [(hit.start + s, hit.start + e) for s, e in _units(hit.text, budget, count_tokens)]
         spans = [(s, e) for s, e in spans if not looks_like_instruction(hit.text[s - hit.start : e - hit.start])]
         if not spans:
             continue
@@ -89,10 +89,27 @@ def select_passages(
     return passages
 
 
+def _units(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[tuple[int, int]]:
+    """Sentences of `text`; one longer than `budget` tokens is cut into clauses at , ; : or dashes."""
+    units = []
+    for start, end, _ in sentence_spans(text):
+        if count_tokens(text[start:end]) <= budget:
+            units.append((start, end))
+            continue
+        cut = start
+        for match in re.finditer(r"[,;:]\s+|\s+[–—-]\s+", text[start:end]):
+            units.append((cut, start + match.start() + (1 if match.group()[0] in ",;:" else 0)))
+            cut = start + match.end()
+        units.append((cut, end))
+    return [(s, e) for s, e in units if text[s:e].strip()]
+
+
 def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "") -> list[dict[str, str]]:
     """System and user messages for the answer prompt."""
     listed = "\n".join(
-        render("passage", n=p.n, title=p.title, text=" ".join(p.text.split())) for p in passages
+        render("passage", n=p.n, title=p.doc_id if looks_like_instruction(p.title) else p.title,
+               text=" ".join(p.text.split()))
+        for p in passages
     )
     history = render("history", question=previous_question) + "\n" if previous_question else ""
     return [

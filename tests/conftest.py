@@ -76,3 +76,39 @@ def store(config: Config, embedder: FakeEmbedder):
     s = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit)
     yield s
     s.close()
+
+
+class ScriptedGenerator:
+    """Replays queued replies, streamed a few characters at a time; records the prompts it got."""
+
+    name = "scripted"
+
+    def __init__(self, *replies: str):
+        self.replies = list(replies)
+        self.prompts: list[list[dict]] = []
+
+    def stream(self, messages, *, max_tokens=256):
+        self.prompts.append(messages)
+        reply = self.replies.pop(0) if self.replies else "NOT_FOUND"
+        for i in range(0, len(reply), 4):
+            yield reply[i : i + 4]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+@pytest.fixture
+def make_assistant(toy_corpus, store, embedder, config):
+    """An Assistant over the indexed toy corpus whose model says the given replies."""
+    import dataclasses
+
+    from rag.indexing import index_path
+    from rag.pipeline import Assistant
+
+    index_path(toy_corpus, store, embedder, config)
+
+    def make(*replies: str, **overrides):
+        cfg = dataclasses.replace(config, **{"min_dense_score": 0.0, **overrides})
+        return Assistant(cfg, store, embedder, ScriptedGenerator(*replies))
+
+    return make

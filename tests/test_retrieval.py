@@ -15,7 +15,7 @@ def test_hybrid_dense_and_bm25_find_the_right_document(toy_corpus, store, embedd
         top = retriever.search("How much can a blue whale weigh?", 3, mode=mode)
         assert top[0].doc_id == "whales.txt", mode
     hit = retriever.search("whales weigh", 1)[0]
-    assert hit.dense_rank == 1 and hit.bm25_rank == 1 and hit.title.startswith("Blue whales")
+    assert hit.dense_rank == 1 and hit.bm25_rank == 1 and hit.title == "whales"  # first line too long for a title: the file name
 
 
 def test_filter_by_document(toy_corpus, store, embedder, config):

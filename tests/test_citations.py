@@ -1,0 +1,81 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.citations import check_answer, is_refusal, locate, parse_markers, split_answer, strip_markers
+from rag.types import Passage
+
+DOC = ("Coffee prices rose 18% last quarter after poor harvests in Brazil. Roasters passed on part of the cost.\n\n"
+       "Tea sales were flat.")
+PASSAGES = [
+    Passage(1, "coffee.txt", "Coffee", 0, 103, DOC[0:103]),
+    Passage(2, "coffee.txt", "Coffee", 105, 125, DOC[105:125]),
+]
+
+
+def encode(texts):
+    from conftest import FakeEmbedder
+
+    return FakeEmbedder().encode(texts)
+
+
+def test_markers_are_parsed_and_bounds_checked():
+    assert parse_markers("A [1]. B [2, 3]. C [0] [9][2]", 3) == ([1, 2, 3], [0, 9])
+    assert strip_markers("Prices rose [1].") == "Prices rose."
+
+
+def test_split_keeps_trailing_marker_with_its_sentence():
+    assert split_answer("Prices rose 18%. [1] Tea was flat [2].") == ["Prices rose 18%. [1]", "Tea was flat [2]."]
+
+
+def test_supported_sentence_gets_an_exact_quote():
+    sentences, citations = check_answer("Coffee prices rose 18% after poor harvests in Brazil [1].", PASSAGES, encode)
+    assert [s.supported for s in sentences] == [True]
+    (c,) = citations
+    assert c.quote == "Coffee prices rose 18% last quarter after poor harvests in Brazil."
+    assert DOC[c.start : c.end] == c.quote and (c.passage_start, c.passage_end) == (0, 103)
+
+
+def test_wrong_figure_is_unsupported_even_with_matching_words():
+    sentences, citations = check_answer("Coffee prices rose 25% last quarter after poor harvests in Brazil [1].",
+                                        PASSAGES, encode)
+    assert [s.supported for s in sentences] == [False] and citations == []
+
+
+def test_miscited_sentence_is_recited_to_the_passage_that_supports_it():
+    sentences, citations = check_answer("Tea sales were flat [1].", PASSAGES, encode)
+    assert sentences[0].supported and sentences[0].text == "Tea sales were flat [2]."
+    assert citations[0].n == 2 and citations[0].quote == "Tea sales were flat."
+
+
+def test_out_of_range_marker_and_unrelated_claim():
+    sentences, _ = check_answer("The moon is made of cheese [7].", PASSAGES, encode)
+    assert sentences[0].supported is False
+
+
+def test_question_subject_not_in_passage_is_unsupported():
+    answer = "The tea fund is worth 18% of coffee prices [1]."
+    sentences, _ = check_answer(answer, PASSAGES, encode, question="How large is the tea fund?")
+    assert sentences[0].supported is False
+
+
+def test_locate_folds_typographic_quotes_and_whitespace_only():
+    text = "He said “it   works” and it’s fine."
+    start, end = locate('said "it works" and it\'s', text)
+    assert text[start:end] == "said “it   works” and it’s"
+    assert locate("it does not", text) is None
+
+
+@given(st.text(min_size=1, max_size=200), st.data())
+def test_locate_returns_an_exact_span_of_the_haystack(haystack, data):
+    i = data.draw(st.integers(0, len(haystack) - 1))
+    j = data.draw(st.integers(i + 1, len(haystack)))
+    needle = haystack[i:j]
+    found = locate(needle, haystack)
+    if needle.strip():
+        assert found is not None
+        start, end = found
+        assert " ".join(haystack[start:end].split()).lower() == " ".join(needle.split()).lower() or "’" in needle + haystack or "“" in needle + haystack
+
+
+def test_refusals():
+    assert is_refusal("NOT_FOUND") and is_refusal(" [1] ") and not is_refusal("Prices rose [1].")
