@@ -94,6 +94,11 @@ class TransformersGenerator:
                 log.info("converting %s for transformers (once)", path.name)
                 tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
                 model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+                # Loaded without GGUF kernels the weights are plain dequantized tensors; saving them
+                # needs the quantizer's marks removed.
+                model.hf_quantizer = None
+                if hasattr(model.config, "quantization_config"):
+                    del model.config.quantization_config
                 tmp = converted.with_name(converted.name + ".tmp")
                 model.save_pretrained(tmp)
                 tokenizer.save_pretrained(tmp)

@@ -1,0 +1,78 @@
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from rag.errors import GenerationError, ModelNotInstalledError
+from rag.generation import LlamaCppGenerator, OpenAIGenerator, TransformersGenerator, generate, make_generator
+from rag.models import gguf_path
+
+MESSAGES = [{"role": "user", "content": "Say hello in five words."}]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_server_is_one_clear_error():
+    generator = OpenAIGenerator(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(GenerationError, match=r"cannot reach the model server at http://127.0.0.1:\d+"):
+        generate(generator, MESSAGES)
+
+
+def test_unknown_backend_and_model():
+    with pytest.raises(GenerationError, match="unknown backend 'gpt'; choose llama.cpp, transformers or http"):
+        make_generator("gpt", "x")
+    with pytest.raises(GenerationError, match="the http backend needs a server URL"):
+        make_generator("http", "x")
+    with pytest.raises(ModelNotInstalledError, match="unknown generator model 'nope'"):
+        gguf_path("nope")
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    """A real OpenAI-compatible server (llama-cpp-python's) on 127.0.0.1 serving SmolLM2-135M."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("server") / "server.log", "w+")  # a pipe could fill and stall it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path("smollm2-135m")), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"server exited: {log.read()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("server did not start within 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_http_backend_streams_the_same_greedy_text_as_in_process(llama_server):
+    remote = OpenAIGenerator(llama_server, "smollm2")
+    pieces = list(remote.stream(MESSAGES, max_tokens=20))
+    assert len(pieces) > 3, "the reply arrives in pieces"
+    local = generate(LlamaCppGenerator("smollm2-135m"), MESSAGES, max_tokens=20)
+    assert "".join(pieces) == local
+
+
+@pytest.mark.slow
+def test_transformers_backend_matches_llama_cpp_on_the_same_weights():
+    text = generate(TransformersGenerator("smollm2-135m", dtype="float32"), MESSAGES, max_tokens=12)
+    assert text.startswith("Hello, welcome to my little corner")
