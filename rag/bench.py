@@ -42,6 +42,17 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def other_cpu_seconds() -> float:
+    """CPU seconds used so far by everything on the machine but this process (Linux), to spot noisy runs."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return float("nan")
+    busy = (sum(map(int, fields[:8])) - int(fields[3]) - int(fields[4])) / os.sysconf("SC_CLK_TCK")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return busy - own.ru_utime - own.ru_stime
+
+
 def format_rows(rows: list[dict], columns: list[str] | None = None) -> str:
     """A plain-text table of `rows`; `columns` defaults to the first row's scalar keys."""
     if not rows:
@@ -238,19 +249,18 @@ def _synthetic_store(path: Path, vectors: np.ndarray, exact_limit: int, per_doc:
 
 
 def _interleaved(ours, raw, qs: np.ndarray, warmup: int = 5):
-    """Per-query milliseconds of `ours` and `raw`, called alternately on each query, and ours' results."""
+    """Per-query milliseconds of `ours` and `raw`, called in turn (alternating which goes first), and ours' results."""
     for q in qs[:warmup]:
         ours(q), raw(q)
-    ours_ms, raw_ms, found = [], [], []
-    for q in qs:
-        start = time.perf_counter()
-        found.append(ours(q))
-        middle = time.perf_counter()
-        raw(q)
-        end = time.perf_counter()
-        ours_ms.append((middle - start) * 1000)
-        raw_ms.append((end - middle) * 1000)
-    return ours_ms, raw_ms, found
+    ms, found = {ours: [], raw: []}, []
+    for i, q in enumerate(qs):
+        for fn in (ours, raw) if i % 2 == 0 else (raw, ours):
+            start = time.perf_counter()
+            result = fn(q)
+            ms[fn].append((time.perf_counter() - start) * 1000)
+            if fn is ours:
+                found.append(result)
+    return ms[ours], ms[raw], found
 
 
 def _latency(ms: list[float]) -> dict:
@@ -303,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         faiss.omp_set_num_threads(args.faiss_threads)
     config = Config()
     started = time.perf_counter()
-    results: dict = {"cpus": os.cpu_count(), "faiss_threads": faiss.omp_get_max_threads(),
-                     "load_before": os.getloadavg(), "indexing": [], "search": []}
+    results: dict = {"cpus": os.cpu_count(), "faiss_threads": faiss.omp_get_max_threads(), "indexing": [], "search": []}
+    other = other_cpu_seconds()
     if not args.skip_indexing:
         from rag.embedding import load_embedder
 
@@ -320,9 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         results["search"] = bench_search(sizes, args.dim, args.queries)
         print(f"Search: top-10 of {args.queries} single queries, {args.dim}-d clustered unit vectors")
         print(format_rows(results["search"], SEARCH_COLUMNS), flush=True)
-    results["seconds"], results["load_after"] = time.perf_counter() - started, os.getloadavg()
+    results["seconds"], results["other_cpu_s"] = time.perf_counter() - started, other_cpu_seconds() - other
     print(f"\n{results['seconds']:.0f} s in all; peak RSS {peak_rss_mb():.0f} MiB; {results['faiss_threads']} FAISS "
-          f"threads; load average {results['load_before'][0]:.2f} before, {results['load_after'][0]:.2f} after")
+          f"threads; other processes used {results['other_cpu_s']:.0f} CPU-seconds meanwhile (timings are noisy if many)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -28,8 +28,8 @@ class SupportPolicy:
     min_overlap: float = 0.6  # share of the sentence's content words found in the passage, or
     min_cosine: float = 0.65  # embedding similarity to the passage's best sentence together with
     min_overlap_with_cosine: float = 0.35  # a lower word overlap
-    # A passage lacking this many of the question's words that the sentence repeats does not support it.
-    max_missing_question_words: int = 2
+    # Below this word overlap the judge (the generator, asked SUPPORTED or not) has the last word.
+    judge_below: float = 0.8
 
 
 def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
@@ -114,73 +114,86 @@ def check_answer(
     passages: Sequence[Passage],
     encode: Callable[[list[str]], np.ndarray],
     policy: SupportPolicy = SupportPolicy(),
-    question: str = "",
+    judge: Callable[[str, str], bool] | None = None,
 ) -> tuple[list[Sentence], list[Citation]]:
     """Judge each sentence against the passages it cites (or, uncited or miscited, against the others).
 
-    A sentence is supported when one passage contains every number it states, the words it takes
-    from the question (so that one subject's figures are not pinned on another), and enough of its
-    words or meaning (see SupportPolicy). Each supported sentence gets one citation whose quote is
-    the passage sentence that best supports it, located exactly in the document.
+    A sentence is supported by a passage that contains every number it states and enough of its
+    words or meaning (see SupportPolicy); when the word overlap is not conclusive, `judge(claim,
+    passage)` must agree too. A sentence that joins facts from two passages is supported by the
+    pair when their union passes the same test. Each supporting passage gets a citation whose quote
+    is its sentence that best supports the claim, located exactly in the document.
     """
-    asked = content_words(question)
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)
     if not claims:
         return [], []
-    passage_sentences = {p.n: [(s, e) for s, e, _ in sentence_spans(p.text)] for p in passages}
-    flat = [(p.n, s, e) for p in passages for s, e in passage_sentences[p.n]]
+    flat = [(p.n, s, e) for p in passages for s, e, _ in sentence_spans(p.text)]
     vectors = encode([strip_markers(c) for c in claims] + [by_n[n].text[s:e] for n, s, e in flat])
     claim_vecs, sent_vecs = vectors[: len(claims)], vectors[len(claims) :]
+
+    def best_sentence(ci: int, claim: str, n: int) -> tuple[float, float, int, int]:
+        """(score, cosine, start, end) of passage n's sentence closest to the claim."""
+        return max((0.5 * float(claim_vecs[ci] @ sent_vecs[k]) + 0.5 * overlap(claim, by_n[n].text[s:e]),
+                    float(claim_vecs[ci] @ sent_vecs[k]), s, e)
+                   for k, (pn, s, e) in enumerate(flat) if pn == n)
+
+    def passes(claim: str, text: str, cosine: float) -> bool:
+        words = overlap(claim, text)
+        return numbers(claim) <= numbers(text) and (
+            words >= policy.min_overlap or (cosine >= policy.min_cosine and words >= policy.min_overlap_with_cosine))
+
+    def conclusive(claim: str, text: str) -> bool:
+        return judge is None or overlap(claim, text) >= policy.judge_below or judge(claim, text)
+
+    def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
+        others = [p.n for p in passages if p.n not in cited]
+        for group in (cited, others):  # the passages it cites first, then the rest
+            ranked = sorted(((best_sentence(ci, claim, n), n) for n in group), reverse=True)
+            ranked = [(b, n) for b, n in ranked if passes(claim, by_n[n].text, b[1])]
+            for (score, _, s, e), n in ranked[:2]:
+                if conclusive(claim, by_n[n].text):
+                    return [(n, score, s, e)]
+        pair = sorted(by_n, key=lambda n: -overlap(claim, by_n[n].text))[:2]
+        if len(pair) == 2 and not numbers(claim):  # figures must come from one passage, with their subject
+            union = " ".join(by_n[n].text for n in sorted(pair))
+            if (numbers(claim) <= numbers(union) and overlap(claim, union) >= policy.min_overlap
+                    and all(overlap(claim, by_n[n].text) > 0 for n in pair)
+                    and (judge(claim, union) if judge else overlap(claim, union) >= policy.judge_below)):
+                return [(n, *_pick(best_sentence(ci, claim, n))) for n in sorted(pair)]
+        return []
+
     sentences: list[Sentence] = []
     citations: dict[tuple[int, int, int], Citation] = {}
-    def best_support(ci: int, claim: str, candidates: list[int]):
-        best = None  # (score, n, start, end)
-        for n in candidates:
-            p = by_n[n]
-            if not numbers(claim) <= numbers(p.text):
-                continue  # a figure the passage does not state is never supported
-            passage_words = content_words(p.text)
-            if len((content_words(claim) & asked) - passage_words) >= policy.max_missing_question_words:
-                continue
-            lex_passage = overlap(claim, p.text)
-            for k, (pn, s, e) in enumerate(flat):
-                if pn != n:
-                    continue
-                cos = float(claim_vecs[ci] @ sent_vecs[k])
-                if not (lex_passage >= policy.min_overlap
-                        or (cos >= policy.min_cosine and lex_passage >= policy.min_overlap_with_cosine)):
-                    continue
-                score = 0.5 * cos + 0.5 * overlap(claim, p.text[s:e])
-                if best is None or score > best[0]:
-                    best = (score, n, s, e)
-        return best
-
     for ci, claim_text in enumerate(claims):
         claim = strip_markers(claim_text)
         cited, _ = parse_markers(claim_text, len(passages))
-        best = best_support(ci, claim, cited) if cited else None
-        if best is None:  # uncited, or cited wrongly: the right passage, if any, gets the citation
-            best = best_support(ci, claim, [p.n for p in passages if p.n not in cited])
-        if best is None:
+        found = support(ci, claim, cited)
+        if not found:
             sentences.append(Sentence(claim_text, tuple(cited), False, 0.0))
             continue
-        score, n, s, e = best
-        p = by_n[n]
-        span = _quoted_span(claim, p.text) or (s, e)
-        start, end = p.start + span[0], p.start + span[1]
-        citations.setdefault((n, start, end), Citation(n, p.doc_id, p.title, start, end, p.text[span[0] : span[1]],
-                                                       p.start, p.end, p.source, p.date))
-        text = claim_text if n in cited else _with_marker(claim, n)
-        sentences.append(Sentence(text, (n,) if n not in cited else tuple(cited), True, round(score, 3)))
+        for n, _, s, e in found:
+            p = by_n[n]
+            span = _quoted_span(claim, p.text) or (s, e)
+            start, end = p.start + span[0], p.start + span[1]
+            citations.setdefault((n, start, end), Citation(n, p.doc_id, p.title, start, end, p.text[span[0] : span[1]],
+                                                           p.start, p.end, p.source, p.date))
+        numbers_used = tuple(n for n, *_ in found)
+        text = claim_text if set(numbers_used) <= set(cited) else _with_marker(claim, numbers_used)
+        sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3)))
     return sentences, list(citations.values())
 
 
-def _with_marker(sentence: str, n: int) -> str:
-    """The sentence with its citation [n] placed before the final punctuation."""
+def _pick(best: tuple[float, float, int, int]) -> tuple[float, int, int]:
+    score, _, s, e = best
+    return score, s, e
+
+
+def _with_marker(sentence: str, numbers_used: Sequence[int]) -> str:
+    """The sentence with its citations, like [1][3], placed before the final punctuation."""
     body = sentence.rstrip()
     end = len(body.rstrip(".!?"))
-    return f"{body[:end]} [{n}]{body[end:]}"
+    return f"{body[:end]} {''.join(f'[{n}]' for n in numbers_used)}{body[end:]}"
 
 
 def _quoted_span(claim: str, passage: str) -> tuple[int, int] | None:

@@ -50,6 +50,8 @@ class Config:
     passage_tokens: int = 70
     # Longest answer, in model tokens.
     max_tokens: int = 160
+    # Let the generator judge claims whose word overlap with the cited passage is inconclusive.
+    judge: bool = True
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

@@ -10,11 +10,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal
+from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal, strip_markers
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
-from rag.generation import Generator
+from rag.generation import Generator, generate
 from rag.prompting import build_messages, render, select_passages
 from rag.retrieval import Retriever
 from rag.store import Store
@@ -106,23 +106,21 @@ class Assistant:
                                    budget=self.config.passage_tokens, limit=self.config.prompt_passages, sources=sources)
         messages = build_messages(question, passages, previous)
         timings["prompt"] = time.perf_counter() - started - timings["retrieval"]
-        raw, held = "", ""
-        for piece in self.generator.stream(messages, max_tokens=self.config.max_tokens):
-            if not raw:
-                timings["first_token"] = time.perf_counter() - started
-            raw += piece
-            held += piece
-            if REFUSAL_TOKEN.startswith(held.strip()) or held.strip().startswith(REFUSAL_TOKEN):
-                continue  # never show the refusal token itself
-            yield held
-            held = ""
+        reply: list[str] = []
+        yield from self._generate(messages, reply, timings, started)
+        raw = "".join(reply)
+        if REFUSAL_TOKEN not in raw and not strip_markers(raw).strip():  # a bare "[1]": ask for the sentence
+            messages = [*messages, {"role": "assistant", "content": raw}, {"role": "user", "content": render("retry")}]
+            reply = []
+            yield from self._generate(messages, reply, timings, started)
+            raw = "".join(reply)
         timings["generation"] = time.perf_counter() - started - timings.get("first_token", 0.0)
         checking = time.perf_counter()
         if is_refusal(raw):
             yield self._refusal(question, query, hits, passages, raw, timings, started)
             return
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode, self.policy,
-                                             question)
+                                             judge=self.judge if self.config.judge else None)
         citations = [c for c in citations if self._quote_is_exact(c)]
         supported = [s for s in sentences if s.supported]
         timings["verification"] = time.perf_counter() - checking
@@ -136,6 +134,25 @@ class Assistant:
             unsupported=tuple(s.text for s in sentences if not s.supported), sentences=tuple(sentences),
             passages=tuple(passages), hits=tuple(hits), query=query, raw=raw, timings=timings,
         )
+
+    def _generate(self, messages, reply: list[str], timings: dict, started: float) -> Iterator[str]:
+        """Streams the model's reply (all of it appended to `reply`), except a refusal token."""
+        held = ""
+        for piece in self.generator.stream(messages, max_tokens=self.config.max_tokens):
+            timings.setdefault("first_token", time.perf_counter() - started)
+            reply.append(piece)
+            held += piece
+            if REFUSAL_TOKEN.startswith(held.strip()) or held.strip().startswith(REFUSAL_TOKEN):
+                continue
+            yield held
+            held = ""
+
+    def judge(self, claim: str, passage: str) -> bool:
+        """Ask the generator whether `passage` states `claim` (one word back)."""
+        messages = [{"role": "system", "content": render("judge_system")},
+                    {"role": "user", "content": render("judge_user", passage=" ".join(passage.split()), claim=claim)}]
+        verdict = generate(self.generator, messages, max_tokens=4).strip().upper()
+        return verdict.startswith("SUPPORTED")
 
     def relevant(self, hits: Sequence[Hit]) -> bool:
         """Whether retrieval found anything close enough to be worth asking the model about."""

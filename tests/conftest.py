@@ -108,7 +108,7 @@ def make_assistant(toy_corpus, store, embedder, config):
     index_path(toy_corpus, store, embedder, config)
 
     def make(*replies: str, **overrides):
-        cfg = dataclasses.replace(config, **{"min_dense_score": 0.0, **overrides})
+        cfg = dataclasses.replace(config, **{"min_dense_score": 0.0, "judge": False, **overrides})
         return Assistant(cfg, store, embedder, ScriptedGenerator(*replies))
 
     return make

@@ -52,10 +52,14 @@ def test_out_of_range_marker_and_unrelated_claim():
     assert sentences[0].supported is False
 
 
-def test_question_subject_not_in_passage_is_unsupported():
-    answer = "The tea fund is worth 18% of coffee prices [1]."
-    sentences, _ = check_answer(answer, PASSAGES, encode, question="How large is the tea fund?")
-    assert sentences[0].supported is False
+def test_judge_has_the_last_word_when_overlap_is_inconclusive():
+    answer = "Roasters passed on the whole cost of harvests [1]."
+    asked = []
+    judge = lambda claim, passage: asked.append(claim) or False
+    assert check_answer(answer, PASSAGES, encode)[0][0].supported
+    assert check_answer(answer, PASSAGES, encode, judge=judge)[0][0].supported is False
+    assert asked == ["Roasters passed on the whole cost of harvests."]
+    assert check_answer("Tea sales were flat [2].", PASSAGES, encode, judge=judge)[0][0].supported, "overlap 1.0: no judge"
 
 
 def test_locate_folds_typographic_quotes_and_whitespace_only():

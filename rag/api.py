@@ -1,0 +1,126 @@
+"""The JSON API served beside the browser UI: ask, list, upload and remove documents.
+
+    POST   /api/ask                {"question": "...", "history": [["q", "a"], ...]} -> Answer.to_json()
+    GET    /api/documents          -> [{"doc_id", "title", "source", "date", "characters", "uploaded"}, ...]
+    POST   /api/documents          multipart field "file" -> {"doc_id", "report": IndexReport}
+    DELETE /api/documents/{doc_id} -> {"removed": doc_id}
+
+Errors answer {"error": "<one sentence>"} with 400 (bad request, RagError), 401 (login needed),
+404, 409 (name taken by another folder's document), 413 (too large), 415 (file type) or 422
+(unreadable file). With credentials, every route needs HTTP Basic auth with one of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import secrets
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from rag.errors import RagError
+from rag.library import MAX_UPLOAD_BYTES, Library, UploadError, check_upload
+
+Credentials = Sequence[tuple[str, str]]
+MULTIPART_OVERHEAD = 64 * 1024  # bytes of a multipart body that are not the file
+
+
+def add_routes(app: FastAPI, library: Library, credentials: Credentials | None = None) -> None:
+    """Add the /api routes to `app` (before Gradio is mounted at "/", which would shadow them)."""
+    router = APIRouter(prefix="/api", dependencies=[Depends(basic_auth(credentials))] if credentials else [])
+
+    @router.post("/ask")
+    async def ask(request: Request):
+        body = await _json_body(request)
+        question, history = body.get("question"), body.get("history", [])
+        if not isinstance(question, str):
+            raise HTTPException(400, "the body needs a string field 'question'")
+        if not (isinstance(history, list) and all(
+                isinstance(t, (list, tuple)) and len(t) == 2 and all(isinstance(x, str) for x in t) for t in history)):
+            raise HTTPException(400, "'history' must be a list of [question, answer] pairs of strings")
+        try:
+            answer = await run_in_threadpool(library.ask, question, [tuple(t) for t in history])
+        except RagError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return answer.to_json()
+
+    @router.get("/documents")
+    async def documents():
+        docs = await run_in_threadpool(library.documents)
+        return [{"doc_id": d.doc_id, "title": d.title, "source": d.source, "date": d.date,
+                 "characters": len(d.text), "uploaded": library.is_upload(d)} for d in docs]
+
+    @router.post("/documents")
+    async def upload(request: Request):
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD:
+            raise HTTPException(413, f"the upload is {declared / 2**20:.1f} MB; the limit is "
+                                     f"{MAX_UPLOAD_BYTES // 2**20} MB")
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except Exception as exc:  # starlette raises several types for malformed multipart bodies
+            raise HTTPException(400, f"expected a multipart form with a 'file' field ({exc})") from None
+        file = form.get("file")
+        if file is None or isinstance(file, str):
+            raise HTTPException(400, "expected a multipart form with a 'file' field")
+        try:
+            check_upload(file.filename or "", file.size or 1)  # type and size before reading anything
+            data = await file.read(MAX_UPLOAD_BYTES + 1)
+            doc_id, report = await run_in_threadpool(library.add, file.filename or "", data)
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        except RagError as exc:
+            raise HTTPException(400, str(exc)) from None
+        finally:
+            await form.close()
+        return {"doc_id": doc_id, "report": dataclasses.asdict(report)}
+
+    @router.delete("/documents/{doc_id:path}")
+    async def remove(doc_id: str):
+        try:
+            await run_in_threadpool(library.remove, doc_id)
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
+        return {"removed": doc_id}
+
+    app.include_router(router)
+    app.add_exception_handler(HTTPException, _error_response)
+
+
+async def _error_response(request: Request, exc: HTTPException) -> JSONResponse:
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError as exc:
+        raise HTTPException(400, f"the body is not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, 'the body must be a JSON object such as {"question": "..."}')
+    return body
+
+
+def basic_auth(credentials: Credentials):
+    """A dependency that accepts HTTP Basic auth with one of `credentials` and answers 401 otherwise."""
+    pairs = [(u.encode(), p.encode()) for u, p in credentials]
+
+    def check(request: Request) -> None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(token, validate=True).partition(b":")
+        except (binascii.Error, ValueError):
+            user = password = b""
+        ok = False
+        for u, p in pairs:  # compare with every pair, in constant time, so timing reveals nothing
+            ok |= secrets.compare_digest(user, u) & secrets.compare_digest(password, p)
+        if scheme.lower() != "basic" or not ok:
+            raise HTTPException(401, "log in with HTTP Basic auth (the server's RAG_AUTH credentials)",
+                                headers={"WWW-Authenticate": 'Basic realm="rag"'})
+
+    return check

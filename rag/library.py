@@ -1,0 +1,180 @@
+"""The documents staff add and remove from the browser, and the lock that keeps searches off a changing index.
+
+Uploads are checked (type, size, name) and saved under `config.index_dir.parent / "uploads"`, then
+indexed one file at a time with `index_path`. The UI and the JSON API share one `Library`, so an
+upload or a removal never runs while a question is being looked up in the same process.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from rag.config import Config
+from rag.errors import LoadError, RagError
+from rag.indexing import Progress, index_path
+from rag.loaders import SUFFIXES, load_document
+from rag.types import Answer, Document, IndexReport
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # largest file accepted from the browser or the API
+MAX_NAME_CHARS = 120
+
+
+class UploadError(RagError):
+    """An upload that is refused; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def uploads_dir(config: Config) -> Path:
+    return Path(config.index_dir).parent / "uploads"
+
+
+def safe_name(filename: str) -> str:
+    """A file name that is safe to save: the base name only, letters, digits, `.`, `-` and `_`.
+
+    "../../etc/evil.txt" becomes "evil.txt"; "Q3 report (final).PDF" becomes "Q3_report_final.pdf".
+    """
+    base = re.split(r"[\\/]", filename or "")[-1]
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    stem, dot, suffix = base.rpartition(".") if "." in base else (base, "", "")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[: MAX_NAME_CHARS - 10] or "upload"
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix).lower()
+    return f"{stem}.{suffix}" if dot and suffix else stem
+
+
+def check_upload(filename: str, size: int) -> str:
+    """The safe name to store an upload under; UploadError (415, 413, 400) when it is refused."""
+    name = safe_name(filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        kind = f"type {suffix!r}" if suffix else "type (no extension)"
+        raise UploadError(f"{filename!r} has an unsupported file {kind}; upload one of {', '.join(SUFFIXES)}", 415)
+    if size > MAX_UPLOAD_BYTES:
+        raise UploadError(f"{filename!r} is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB", 413)
+    if size == 0:
+        raise UploadError(f"{filename!r} is empty", 400)
+    return name
+
+
+def stoppable(items: Iterator, stop: threading.Event, poll: float = 0.1) -> Iterator:
+    """The items of `items` until `stop` is set, checked every `poll` seconds even while none comes.
+
+    The items are produced in a thread; once stopped, it closes `items` after its next item (the
+    model cannot be interrupted mid-token), which releases whatever the generator holds.
+    """
+    box: queue.Queue = queue.Queue()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                box.put(item)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer, which raises it
+            box.put(exc)
+        finally:
+            items.close()
+            box.put(done)
+
+    threading.Thread(target=produce, daemon=True, name="answer").start()
+    while not stop.is_set():
+        try:
+            item = box.get(timeout=poll)
+        except queue.Empty:
+            continue
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+class Library:
+    """The assistant's index as staff see it: ask, list, add, remove."""
+
+    def __init__(self, assistant, folder: Path):
+        self.assistant = assistant
+        self.store = assistant.store
+        self.folder = Path(folder)
+        self._lock = threading.Lock()  # held by index writes, and by questions until retrieval is done
+
+    # -- questions ------------------------------------------------------------------------------
+
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = (), *,
+               stop: threading.Event | None = None) -> Iterator[str | Answer]:
+        """Assistant.stream, holding the index lock until its first item (retrieval comes before it).
+
+        With `stop`, the stream ends (without an Answer) soon after the event is set.
+        """
+        items = self._stream(question, history)
+        return items if stop is None else stoppable(items, stop)
+
+    def _stream(self, question: str, history: Sequence[tuple[str, str]]) -> Iterator[str | Answer]:
+        items = self.assistant.stream(question, history)
+        with self._lock:
+            first = next(items, None)
+        if first is not None:
+            yield first
+            yield from items
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() always ends with an Answer")
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        return self.store.documents()
+
+    def is_upload(self, doc: Document) -> bool:
+        return bool(doc.path) and Path(doc.path).parent == self.folder.resolve()
+
+    def add(self, filename: str, data: bytes, progress: Progress | None = None) -> tuple[str, IndexReport]:
+        """Save and index one uploaded file; (doc_id, report). UploadError when it is refused or unreadable."""
+        name = check_upload(filename, len(data))
+        existing = self.store.document(name)
+        if existing is not None and not self.is_upload(existing):
+            raise UploadError(f"a document named {name!r} is already indexed from {existing.path}; "
+                              "rename the file and upload it again", 409)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / name
+        staged = self.folder / f".incoming-{os.getpid()}-{threading.get_ident()}{target.suffix}"
+        try:
+            staged.write_bytes(data)
+            try:
+                load_document(staged, staged)  # refuse unreadable files before they replace anything
+            except LoadError as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                raise UploadError(f"{filename!r} could not be read: {reason}", 422) from None
+            with self._lock:
+                os.replace(staged, target)
+                report = index_path(target, self.store, self.assistant.embedder, self.assistant.config, progress)
+        finally:
+            staged.unlink(missing_ok=True)
+        if report.failed:
+            raise UploadError(f"{filename!r} could not be indexed: {report.failed[0][1]}", 422)
+        return name, report
+
+    def remove(self, doc_id: str) -> Document:
+        """Drop a document from the index, and its file when it was uploaded; returns what was removed."""
+        doc = self.store.document(doc_id)
+        if doc is None:
+            raise UploadError(f"no document {doc_id!r} in the index", 404)
+        with self._lock:
+            with self.store.writer() as batch:
+                batch.remove(doc_id)
+                batch.commit()
+        if self.is_upload(doc):
+            Path(doc.path).unlink(missing_ok=True)
+        return doc

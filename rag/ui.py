@@ -1,0 +1,401 @@
+"""The browser UI for staff: chat with checked citations, sources, documents, feedback; and `serve`.
+
+`create_app(assistant, config)` builds a FastAPI app with the JSON API (rag/api.py) and the Gradio
+UI mounted at "/"; `serve(config)` indexes the default corpus when the index is empty, then runs it
+with uvicorn. The chat's markup comes from rag/render.py, which escapes every piece of text.
+"""
+
+# No `from __future__ import annotations` here: Gradio reads the handlers' annotations at run time to
+# pass them event data (gr.LikeData, gr.SelectData).
+import dataclasses
+import ipaddress
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag import feedback, render
+from rag.config import Config
+from rag.errors import RagError
+from rag.library import MAX_UPLOAD_BYTES, Library, check_upload, uploads_dir
+from rag.loaders import SUFFIXES
+from rag.types import Answer
+
+EXAMPLES = [  # questions the default corpus (China's 2025-2026 policy news) answers
+    "What pillar industries does the government work report call for developing?",
+    "How much did China spend on research and development?",
+    "What does the 2026 government work report say about artificial intelligence?",
+]
+TITLE = "Ask the documents"
+
+# One listener for the whole page: [n] markers in answers, "open document" and "close" links in the
+# side panel. It hands "kind-turn-n:time" to the hidden bridge, whose change event runs on the server.
+BRIDGE_JS = """
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('a.cite, a.open-doc, a.close-doc');
+  if (!link) return;
+  event.preventDefault();
+  props.value = link.getAttribute('href').slice(1) + ':' + Date.now();
+  trigger('change');
+});
+"""
+SOURCES_JS = """
+watch('value', () => {
+  const card = element.querySelector('.source.selected');
+  if (card) card.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+});
+"""
+VIEWER_JS = """
+watch('value', () => {
+  const mark = element.querySelector('mark.focus');
+  const text = element.querySelector('.doc-text');
+  if (!mark || !text) return;
+  text.scrollTop = Math.max(0, mark.offsetTop - text.clientHeight / 3);
+  element.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+});
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question of a conversation and what became of it."""
+
+    question: str
+    answer: Answer | None = None  # the checked answer, once it is there
+    partial: str = ""  # text streamed so far
+    error: str = ""
+    stopped: bool = False
+    feedback_id: int | None = None  # row in feedback.sqlite, once rated
+
+
+def chat_messages(turns: list[Turn]) -> list[dict]:
+    """The Chatbot's value: each turn as a user message and an assistant message, as HTML."""
+    messages = []
+    for i, t in enumerate(turns):
+        if t.answer is not None:
+            reply = render.answer_html(t.answer, i)
+        elif t.error:
+            reply = render.error_html(t.error)
+        elif t.stopped:
+            reply = render.stopped_html(t.partial)
+        else:
+            reply = render.streaming_html(t.partial)
+        messages += [{"role": "user", "content": render.question_html(t.question)},
+                     {"role": "assistant", "content": reply}]
+    return messages
+
+
+def load_credentials(path: str | Path | None = None) -> list[tuple[str, str]] | None:
+    """Logins from a file of `user:password` lines, or from $RAG_AUTH (same format); None when neither."""
+    if path:
+        text, origin = Path(path).read_text(encoding="utf-8"), str(path)
+    elif os.environ.get("RAG_AUTH"):
+        text, origin = os.environ["RAG_AUTH"], "RAG_AUTH"
+    else:
+        return None
+    pairs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, _, password = line.partition(":")
+        if not user.strip() or not password:
+            raise RagError(f"{origin}, line {number}: expected user:password")
+        pairs.append((user.strip(), password))
+    if not pairs:
+        raise RagError(f"{origin} holds no user:password line")
+    return pairs
+
+
+def create_app(assistant, config: Config, *, auth: list[tuple[str, str]] | None = None, examples=None):
+    """The FastAPI app: /api routes and the Gradio UI at "/", both behind `auth` when given."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from rag.api import add_routes
+
+    library = Library(assistant, uploads_dir(config))
+    app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
+    add_routes(app, library, auth)
+    blocks = build_blocks(library, config, EXAMPLES if examples is None else examples)
+    theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
+                           font=["Inter", "system-ui", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"],
+                           font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
+    return gr.mount_gradio_app(app, blocks, path="/", auth=auth, auth_message=f"{TITLE}: log in with your staff account",
+                               footer_links=[], run_history=False, max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False,
+                               pwa=False, mcp_server=False, theme=theme, css=render.CSS)
+
+
+def build_blocks(library: Library, config: Config, examples: list[str]):
+    """The Gradio Blocks: a Chat tab (answers, sources, inspector, feedback) and a Documents tab."""
+    import gradio as gr
+
+    store, feedback_db = library.store, feedback.feedback_path(config)
+
+    def doc_outputs():
+        docs = library.documents()
+        rows = render.document_rows(docs, library.is_upload)
+        return rows, gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in docs], value=None), \
+            render.header_html(TITLE, *store.count())
+
+    stops: dict[str, threading.Event] = {}  # browser session -> the Stop flag of its running answer
+
+    def respond(question: str, turns: list[Turn], request: gr.Request):
+        turns = list(turns or [])
+        history = [(t.question, t.answer.text) for t in turns if t.answer is not None]
+        i, turn = len(turns), Turn(question.strip())
+        if not turn.question:
+            gr.Warning("Type a question first.")
+            yield (gr.skip(),) * 10
+            return
+        turns.append(turn)
+        stop_flag = stops[request.session_hash] = threading.Event()
+        # While answering, Stop replaces Ask and New chat, and the question box is locked.
+        busy = (gr.update(value="", interactive=False), gr.update(visible=False), gr.update(visible=True),
+                gr.update(visible=False))
+        idle = (gr.update(interactive=True), gr.update(visible=True), gr.update(visible=False), gr.update(visible=True))
+        keep = (gr.skip(),) * 4
+        yield (busy[0], chat_messages(turns), turns, *keep, *busy[1:])
+        answer = None
+        try:
+            for item in library.stream(turn.question, history, stop=stop_flag):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    turns[i] = turn = dataclasses.replace(turn, partial=turn.partial + item)
+                    yield (gr.skip(), chat_messages(turns), turns, *keep, *(gr.skip(),) * 3)
+        except RagError as exc:
+            turns[i] = dataclasses.replace(turn, error=str(exc))
+            yield (gr.update(value=turn.question, interactive=True), chat_messages(turns), turns, *keep, *idle[1:])
+            return
+        finally:
+            stop_flag.set()  # also when the browser went away: the model stops after its next token
+            stops.pop(request.session_hash, None)
+        if answer is None:  # stopped
+            turns[i] = dataclasses.replace(turn, stopped=True)
+            yield (*idle[:1], chat_messages(turns), turns, *keep, *idle[1:])
+            return
+        turns[i] = dataclasses.replace(turn, answer=answer)
+        yield (idle[0], chat_messages(turns), turns, render.sources_html(answer, i, store.document), "",
+               render.query_html(answer), render.hit_rows(answer.hits), *idle[1:])
+
+    def stop_answer(request: gr.Request):
+        flag = stops.get(request.session_hash)
+        if flag is not None:
+            flag.set()
+
+    def new_chat():
+        return ([], [], render.sources_html(None, 0, store.document), "", render.query_html(None), [], "",
+                gr.update(visible=False), "")
+
+    def follow_link(target: str, turns: list[Turn]):
+        kind, _, rest = (target or "").partition("-")
+        try:
+            turn_i, n = (int(x) for x in rest.split(":")[0].split("-"))
+        except ValueError:
+            return gr.skip(), gr.skip()
+        if kind == "close":
+            return gr.skip(), ""
+        answer = turns[turn_i].answer if 0 <= turn_i < len(turns or []) else None
+        if answer is None:
+            return gr.skip(), gr.skip()
+        if kind == "cite":
+            return render.sources_html(answer, turn_i, store.document, selected=n), ""
+        doc_id, spans = render.citation_spans(answer, n)
+        doc = store.document(doc_id)
+        if doc is None:
+            return gr.skip(), render.error_html(f"{doc_id} is no longer in the index.")
+        return gr.skip(), render.document_html(doc, spans, label=f"source [{n}]")
+
+    def rate(turns: list[Turn], data: gr.LikeData):
+        turns = list(turns or [])
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        i = index // 2
+        turn = turns[i] if 0 <= i < len(turns) else None
+        if turn is None or turn.answer is None:
+            gr.Info("Only finished answers can be rated.")
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        liked = {True: feedback.UP, "Like": feedback.UP, False: feedback.DOWN, "Dislike": feedback.DOWN}
+        rating = liked.get(data.liked) if isinstance(data.liked, (bool, str)) else None
+        row = turn.feedback_id
+        if rating is None:
+            if row is not None:
+                feedback.delete(feedback_db, row)
+            row = None
+        elif row is None:
+            row = feedback.record(feedback_db, turn.answer, rating)
+        else:
+            feedback.update(feedback_db, row, rating=rating)
+        turns[i] = dataclasses.replace(turn, feedback_id=row)
+        note = "" if row is None else ("Thanks. What was wrong with this answer? (optional)" if rating == feedback.DOWN
+                                       else "Thanks. Anything to add? (optional)")
+        return turns, i, gr.update(visible=row is not None), gr.update(label=note or "Comment", value="")
+
+    def save_comment(turns: list[Turn], rated: int | None, text: str):
+        turn = turns[rated] if rated is not None and 0 <= rated < len(turns or []) else None
+        if turn is None or turn.feedback_id is None:
+            return gr.update(visible=False), ""
+        feedback.update(feedback_db, turn.feedback_id, comment=text)
+        gr.Info("Comment saved. Thank you.")
+        return gr.update(visible=False), ""
+
+    def add_files(paths: list[str] | None, progress=gr.Progress()):
+        results = []
+        paths = list(paths or [])
+        if not paths:
+            gr.Warning("Choose one or more files first.")
+        for k, path in enumerate(paths):
+            name = Path(path).name  # Gradio keeps the browser's file name
+
+            def step(done: int, total: int, k=k, name=name):
+                progress((k + (done / total if total else 1.0)) / len(paths), desc=f"Indexing {name}")
+
+            progress(k / len(paths), desc=f"Reading {name}")
+            try:
+                check_upload(name, Path(path).stat().st_size)
+                doc_id, report = library.add(name, Path(path).read_bytes(), step)
+                results.append((name, True, render.report_text(doc_id, report)))
+            except RagError as exc:
+                results.append((name, False, str(exc).removeprefix(f"{name!r} ")))
+        return (render.upload_log_html(results), *doc_outputs(), None)
+
+    def remove_doc(doc_id: str | None):
+        if not doc_id:
+            return render.upload_log_html([("", False, "Choose a document to remove.")]), *doc_outputs()
+        try:
+            doc = library.remove(doc_id)
+            note = "its uploaded file was deleted" if library.is_upload(doc) else \
+                "it comes back if its folder is indexed again"
+            log = render.upload_log_html([(doc.doc_id, True, f"removed from the index; {note}")])
+        except RagError as exc:
+            log = render.upload_log_html([(doc_id, False, str(exc))])
+        return log, *doc_outputs()
+
+    # delete_cache: files the browser uploaded are copied to the index's uploads/; Gradio's copies go after a day.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as blocks:
+        turns = gr.State([])
+        rated = gr.State(None)
+        header = gr.HTML(render.header_html(TITLE, *store.count()), elem_id="header")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=420):
+                        chat = gr.Chatbot(
+                            elem_id="chat", show_label=False, height="62vh", min_height=360, layout="bubble",
+                            placeholder=render.PLACEHOLDER, examples=[{"text": q} for q in examples], buttons=[],
+                            feedback_options=("Like", "Dislike"), render_markdown=True, sanitize_html=True,
+                            line_breaks=False, latex_delimiters=[], group_consecutive_messages=False)
+                        with gr.Row(elem_id="ask-row", equal_height=True):
+                            question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                                  lines=1, max_lines=4, scale=8, elem_id="question", autofocus=True)
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="send")
+                            stop = gr.Button("Stop", variant="stop", scale=1, min_width=90, visible=False,
+                                             elem_id="stop")
+                            new = gr.Button("New chat", variant="secondary", scale=1, min_width=130, elem_id="new-chat")
+                        with gr.Group(visible=False, elem_id="comment-box") as comment_box:
+                            comment = gr.Textbox(label="Comment", lines=2, elem_id="comment",
+                                                 placeholder="e.g. the figure is from 2024, not 2025")
+                            comment_send = gr.Button("Save comment", size="sm", elem_id="comment-send")
+                    with gr.Column(scale=2, min_width=360):
+                        sources = gr.HTML(render.sources_html(None, 0, store.document), elem_id="sources",
+                                          js_on_load=SOURCES_JS)
+                        viewer = gr.HTML("", elem_id="viewer", js_on_load=VIEWER_JS)
+                with gr.Accordion("Advanced: retrieval inspector", open=False, elem_id="inspector"):
+                    query = gr.HTML(render.query_html(None), elem_id="query")
+                    hits = gr.Dataframe(headers=render.HIT_COLUMNS, value=[], interactive=False, wrap=True,
+                                        elem_id="hits", column_widths=["6%", "16%", "10%", "8%", "8%", "8%", "44%"])
+                bridge = gr.HTML("", visible="hidden", elem_id="bridge", js_on_load=BRIDGE_JS)
+            with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab"):
+                gr.Markdown(f"### Add documents\nText, Markdown, HTML, PDF or Word files, up to "
+                            f"{MAX_UPLOAD_BYTES // 2**20} MB each. They are indexed at once and answers can cite "
+                            "them right away.")
+                files = gr.File(file_count="multiple", file_types=list(SUFFIXES), label="Files", height=150,
+                                elem_id="upload")
+                add = gr.Button("Add to the index", variant="primary", elem_id="add-docs")
+                upload_log = gr.HTML("", elem_id="upload-log")
+                gr.Markdown("### Indexed documents")
+                docs = gr.Dataframe(headers=render.DOC_COLUMNS, value=[], interactive=False, wrap=True,
+                                    elem_id="doc-table")
+                with gr.Row(equal_height=True):
+                    pick = gr.Dropdown(label="Document to remove", choices=[], scale=4, elem_id="doc-pick")
+                    remove = gr.Button("Remove from the index", variant="stop", scale=1, elem_id="remove-doc")
+
+        outputs = [question, chat, turns, sources, viewer, query, hits, send, stop, new]
+        ask = dict(fn=respond, inputs=[question, turns], outputs=outputs, concurrency_limit=4, show_progress="hidden")
+        question.submit(**ask)
+        send.click(**ask)
+
+        def pick_example(data: gr.SelectData) -> str:
+            return data.value["text"]
+
+        chat.example_select(pick_example, None, question, queue=False).then(**ask)
+        stop.click(stop_answer, None, None, queue=False)
+        new.click(new_chat, None, [chat, turns, sources, viewer, query, hits, question, comment_box, comment],
+                  queue=False)
+        bridge.change(follow_link, [bridge, turns], [sources, viewer], queue=False)
+        chat.like(rate, [turns], [turns, rated, comment_box, comment], queue=False)
+        comment_send.click(save_comment, [turns, rated, comment], [comment_box, comment], queue=False)
+        add.click(add_files, [files], [upload_log, docs, pick, header, files], concurrency_limit=1)
+        remove.click(remove_doc, [pick], [upload_log, docs, pick, header], concurrency_limit=1)
+        blocks.load(doc_outputs, None, [docs, pick, header], queue=False)
+    return blocks
+
+
+def open_assistant(config: Config):
+    """Like load_assistant, but creates an empty index when there is none (serve indexes it next)."""
+    from rag.embedding import load_embedder
+    from rag.generation import make_generator
+    from rag.pipeline import Assistant
+    from rag.store import Store
+
+    embedder = load_embedder(config.embedder)
+    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit)
+    return Assistant(config, store, embedder, make_generator(config.backend, config.model, url=config.llm_url))
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str | Path | None = None,
+          assistant=None) -> None:
+    """Index the corpus if the index is empty, load the model, and serve the UI and API until Ctrl-C."""
+    import uvicorn
+
+    credentials = load_credentials(auth)
+    if assistant is None:
+        assistant = open_assistant(config)
+    if assistant.store.count()[0] == 0:
+        _index_corpus(assistant, config)
+    load = getattr(assistant.generator, "load", None)
+    if load is not None:
+        print(f"loading the model ({assistant.generator.name})...", file=sys.stderr)
+        load()
+    if not credentials and not _is_loopback(host):
+        print(f"warning: serving on {host} without a login; anyone who can reach it can read the documents "
+              "(set RAG_AUTH=user:password or pass an auth file)", file=sys.stderr)
+    app = create_app(assistant, config, auth=credentials)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving {TITLE} on http://{shown}:{port}  (API: POST /api/ask; Ctrl-C stops it)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _index_corpus(assistant, config: Config) -> None:
+    from tqdm import tqdm
+
+    from rag.indexing import index_path
+
+    print(f"the index at {config.index_dir} is empty: indexing {config.corpus_dir}", file=sys.stderr)
+    with tqdm(total=0, unit="chunk", desc="embedding", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = index_path(config.corpus_dir, assistant.store, assistant.embedder, assistant.config, progress)
+    for file, reason in report.failed:
+        print(f"skipped {file}: {reason}", file=sys.stderr)
+    print(f"indexed {len(report.added)} documents ({report.chunks_embedded} chunks)", file=sys.stderr)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
