@@ -53,12 +53,12 @@ def test_out_of_range_marker_and_unrelated_claim():
 
 
 def test_judge_has_the_last_word_when_overlap_is_inconclusive():
-    answer = "Roasters passed on the whole cost of harvests [1]."
+    answer = "Roasters passed on every cost of bad harvests [1]."
     asked = []
     judge = lambda claim, passage: asked.append(claim) or False
     assert check_answer(answer, PASSAGES, encode)[0][0].supported
     assert check_answer(answer, PASSAGES, encode, judge=judge)[0][0].supported is False
-    assert asked == ["Roasters passed on the whole cost of harvests."]
+    assert asked == ["Roasters passed on every cost of bad harvests."]
     assert check_answer("Tea sales were flat [2].", PASSAGES, encode, judge=judge)[0][0].supported, "overlap 1.0: no judge"
 
 
