@@ -91,14 +91,14 @@ def test_empty_index_is_reported(store, embedder, config):
 
 
 def test_the_generator_judges_inconclusive_claims(make_assistant):
-    claim = "Adult blue whales can reach 150 tonnes [1]."  # "reach" is not in the passage
+    claim = "Adult blue whales can reach 150 tonnes by late summer [1]."  # overlap 0.6: inconclusive
     supported = make_assistant(claim, "SUPPORTED", judge=True).ask("How much can a blue whale weigh?")
     assert not supported.refused
     rejected = make_assistant(claim, "NOT_SUPPORTED", judge=True)
     answer = rejected.ask("How much can a blue whale weigh?")
     assert answer.refused and answer.unsupported == (claim,)
     judge_prompt = rejected.generator.prompts[1][1]["content"]
-    assert "Claim: Adult blue whales can reach 150 tonnes." in judge_prompt
+    assert "Claim: Adult blue whales can reach 150 tonnes by late summer." in judge_prompt
 
 
 def test_a_reply_of_only_a_marker_is_asked_again(make_assistant):
