@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from rag.config import Config
+from rag.config import PROJECT_ROOT, Config
 from rag.errors import RagError
 
 log = logging.getLogger("rag")
@@ -41,10 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     _generator_options(p)
 
     p = verbs.add_parser("eval", help="evaluate on a dataset (seed, clapnq, squad, or a JSONL path)")
-    p.add_argument("dataset", help="seed | clapnq | squad | path to a JSONL eval set")
+    p.add_argument("dataset", nargs="?", help="seed | clapnq | squad | path to a JSONL eval set")
     p.add_argument("--retrieval", action="store_true", help="score retrieval only (dense, BM25, hybrid side by side)")
     p.add_argument("--limit", type=int, help="a fixed random sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sample")
+    p.add_argument("--out", type=Path, help="results folder (default evals/results/<dataset>-<time>)")
+    p.add_argument("--check", action="store_true", help="exit 1 when a metric is outside its threshold")
+    p.add_argument("--thresholds", type=Path, default=PROJECT_ROOT / "evals" / "thresholds.json",
+                   help="thresholds file (default evals/thresholds.json)")
+    p.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two results folders")
+    _generator_options(p)
 
     verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
     return parser
@@ -177,16 +183,51 @@ def cmd_ask(args, config: Config) -> int:
 
 
 def cmd_eval(args, config: Config) -> int:
+    from rag.evaluation import compare
+
+    if args.compare:
+        print(compare(*args.compare))
+        return 0
+    if not args.dataset:
+        raise RagError("name a dataset (seed, clapnq, squad or a JSONL file), or give --compare OLD NEW")
+    import time
+
+    from tqdm import tqdm
+
     from rag.datasets import load_dataset
     from rag.embedding import load_embedder
-    from rag.evaluation import format_table, retrieval_table
+    from rag.evaluation import check, eval_index, format_table, retrieval_table, run_eval, write_results
+    from rag.generation import make_generator
+    from rag.pipeline import Assistant
 
     dataset = load_dataset(args.dataset).sample(args.limit, args.seed)
+    config = _with_generator(config, args)
     embedder = load_embedder(config.embedder)
     if args.retrieval:
         print(format_table(retrieval_table(dataset, config, embedder)))
         return 0
-    raise RagError("only --retrieval is available yet")
+    store = eval_index(dataset, config, embedder)
+    assistant = Assistant(config, store, embedder, make_generator(config.backend, config.model, url=config.llm_url))
+    with tqdm(total=len(dataset.items), unit="question", desc=f"eval {dataset.name}", file=sys.stderr) as bar:
+        rows, summary = run_eval(dataset, assistant, on_item=lambda i, row: bar.update(1))
+    name = dataset.name + (f"-{args.limit}" if args.limit else "")
+    out = args.out or PROJECT_ROOT / "evals" / "results" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    write_results(rows, summary, out, name)
+    width = max(map(len, summary))
+    for key, value in summary.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"results: {out}/report.md")
+    if args.check:
+        thresholds = json.loads(args.thresholds.read_text()).get(dataset.name)
+        if thresholds is None:
+            raise RagError(f"{args.thresholds} has no thresholds for dataset {dataset.name!r}")
+        problems = check(summary, thresholds)
+        for problem in problems:
+            print(f"quality gate: {problem}", file=sys.stderr)
+        if problems:
+            return EXIT_ERROR
+        print(f"quality gate: all {len(thresholds)} metrics within thresholds")
+    return 0
 
 
 def cmd_models(args, config: Config) -> int:

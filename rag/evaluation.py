@@ -151,3 +151,117 @@ def run_eval(dataset: EvalSet, assistant, *, on_item: Callable[[int, dict], None
         if on_item:
             on_item(i, row)
     return rows, summarize(rows)
+
+
+# -- results, report, gate, comparison ------------------------------------------------------------
+
+GLOSSARY = {
+    "key_match": "answerable questions whose answer contains every gold key (seed set)",
+    "token_f1": "bag-of-words F1 of the answer against the reference answer (refusal = 0)",
+    "rougeL": "Rouge-L F-measure of the answer against the reference answer (refusal = 0)",
+    "unanswerable_refused": "share of unanswerable questions the assistant refused",
+    "answerable_refused": "share of answerable questions the assistant wrongly refused",
+    "quotes_exact": "share of shown quotes equal to the cited document's text at their offsets (must be 1.0)",
+    "citation_precision": "share of citations whose quote or passage overlaps a gold evidence span",
+    "recall@5": "share of gold evidence spans covered by one of the first 5 retrieved chunks",
+    "mrr@10": "1 / rank of the first retrieved chunk covering gold evidence, averaged",
+}
+
+
+def failed(row: dict) -> bool:
+    m = row["metrics"]
+    if not row["answerable"]:
+        return not row["refused"]
+    below_one = lambda key: m.get(key) is not None and m[key] < 1.0
+    return bool(row["refused"] or m.get("keys") is False or below_one("quotes_exact") or below_one("citation_precision"))
+
+
+def write_results(rows: list[dict], summary: dict, out_dir: Path, dataset_name: str) -> Path:
+    """rows.jsonl (one JSON row per question), summary.json and report.md in `out_dir`."""
+    import json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "rows.jsonl", "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps({"dataset": dataset_name, **summary}, indent=2) + "\n")
+    (out_dir / "report.md").write_text(report(rows, summary, dataset_name), encoding="utf-8")
+    return out_dir
+
+
+def report(rows: list[dict], summary: dict, dataset_name: str) -> str:
+    """A Markdown report: the metrics with their definitions, then every failure, then the passes."""
+    lines = [f"# Evaluation: {dataset_name}", "", "| metric | value | meaning |", "|---|---|---|"]
+    for key, value in summary.items():
+        lines.append(f"| {key} | {value} | {GLOSSARY.get(key, 'seconds, per stage' if key.endswith(('p50', 'p95')) else '')} |")
+    bad = [r for r in rows if failed(r)]
+    lines += ["", f"## Failures ({len(bad)} of {len(rows)})", ""]
+    for row in bad:
+        lines += _item(row)
+    lines += ["", f"## Passed ({len(rows) - len(bad)})", ""]
+    for row in rows:
+        if not failed(row):
+            lines += _item(row)
+    return "\n".join(lines) + "\n"
+
+
+def _item(row: dict) -> list[str]:
+    def clip(text: str, n: int = 300) -> str:
+        text = " ".join(str(text).split()).replace("|", "\\|")
+        return text if len(text) <= n else text[:n] + "…"
+
+    kind = "answerable" if row["answerable"] else "unanswerable"
+    out = [f"### {row['id']} ({kind}{', refused' if row['refused'] else ''})", "", f"**Q:** {clip(row['question'])}", "",
+           f"**A:** {clip(row['answer'], 600)}", ""]
+    if row.get("keys"):
+        out.append(f"keys: {', '.join(row['keys'])} — {'all present' if row['metrics'].get('keys') else 'missing'}")
+    if row.get("reference"):
+        out.append(f"reference: {clip(row['reference'][0])}")
+    out += ["", "| gold quote | cited quote |", "|---|---|"]
+    gold = [f"{g['doc_id']} {g['start']}-{g['end']}: {clip(g['quote'], 200)}" for g in row["gold"]] or ["—"]
+    cited = [f"[{c['n']}] {c['doc_id']} {c['start']}-{c['end']}: {clip(c['quote'], 200)}" for c in row["citations"]] or ["—"]
+    for i in range(max(len(gold), len(cited))):
+        out.append(f"| {gold[i] if i < len(gold) else ''} | {cited[i] if i < len(cited) else ''} |")
+    retrieved = ", ".join(f"{h['doc_id']} {h['start']}-{h['end']}" for h in row.get("retrieved", [])[:5])
+    out += ["", f"retrieved: {retrieved or '—'}", f"metrics: {row['metrics']}", ""]
+    if row.get("unsupported"):
+        out += [f"unsupported: {clip(' / '.join(row['unsupported']))}", ""]
+    return out
+
+
+def check(summary: dict, thresholds: dict) -> list[str]:
+    """One message per metric outside its threshold ({"metric": {"min": x} or {"max": y}})."""
+    problems = []
+    for metric, bound in thresholds.items():
+        value = summary.get(metric)
+        if value is None:
+            problems.append(f"{metric}: not measured")
+        elif "min" in bound and value < bound["min"]:
+            problems.append(f"{metric} = {value} is below the threshold {bound['min']}")
+        elif "max" in bound and value > bound["max"]:
+            problems.append(f"{metric} = {value} is above the threshold {bound['max']}")
+    return problems
+
+
+def compare(old_dir: Path, new_dir: Path) -> str:
+    """Which questions got better or worse between two result folders, and how the metrics moved."""
+    import json
+
+    def load(folder: Path) -> tuple[dict, dict]:
+        rows = {}
+        for line in (Path(folder) / "rows.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            rows[row["id"]] = row
+        return rows, json.loads((Path(folder) / "summary.json").read_text())
+
+    old_rows, old_summary = load(old_dir)
+    new_rows, new_summary = load(new_dir)
+    lines = ["metric: old -> new"]
+    for key in new_summary:
+        if key in old_summary and old_summary[key] != new_summary[key] and not key.endswith(("p50", "p95")):
+            lines.append(f"  {key}: {old_summary[key]} -> {new_summary[key]}")
+    better = [i for i in new_rows if i in old_rows and failed(old_rows[i]) and not failed(new_rows[i])]
+    worse = [i for i in new_rows if i in old_rows and not failed(old_rows[i]) and failed(new_rows[i])]
+    lines.append(f"better ({len(better)}): {', '.join(better) or '-'}")
+    lines.append(f"worse ({len(worse)}): {', '.join(worse) or '-'}")
+    return "\n".join(lines)

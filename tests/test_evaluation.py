@@ -1,0 +1,92 @@
+import dataclasses
+import json
+
+import pytest
+
+import rag.pipeline
+from rag.datasets import EvalItem, EvalSet, Evidence, load_clapnq, load_seed, load_squad
+from rag.evaluation import check, compare, run_eval, write_results
+
+
+def toy_set(toy_corpus) -> EvalSet:
+    text = (toy_corpus / "whales.txt").read_text()
+    quote = "An adult can weigh up to 150 tonnes."
+    start = text.index(quote)
+    return EvalSet("toy", [
+        EvalItem("t1", "How much can a blue whale weigh?", True, keys=("150 tonnes",),
+                 evidence=(Evidence("whales.txt", start, start + len(quote), quote),)),
+        EvalItem("t2", "Who painted the library ceiling?", False),
+    ], corpus_dir=toy_corpus)
+
+
+THRESHOLDS = {"key_match": {"min": 1.0}, "quotes_exact": {"min": 1.0}, "citation_precision": {"min": 1.0},
+              "unanswerable_refused": {"min": 1.0}, "answerable_refused": {"max": 0.0}}
+REPLIES = ("An adult can weigh up to 150 tonnes [1].", "NOT_FOUND")
+
+
+def test_scores_are_repeatable_and_pass_the_gate(make_assistant, toy_corpus, tmp_path):
+    rows1, summary1 = run_eval(toy_set(toy_corpus), make_assistant(*REPLIES))
+    rows2, summary2 = run_eval(toy_set(toy_corpus), make_assistant(*REPLIES))
+    scores = lambda s: {k: v for k, v in s.items() if not k.endswith(("_p50", "_p95"))}
+    assert scores(summary1) == scores(summary2)
+    assert summary1["key_match"] == 1.0 and summary1["quotes_exact"] == 1.0 and summary1["unanswerable_refused"] == 1.0
+    assert check(summary1, THRESHOLDS) == []
+    out = write_results(rows1, summary1, tmp_path / "run1", "toy")
+    assert len((out / "rows.jsonl").read_text().splitlines()) == 2
+    assert json.loads((out / "summary.json").read_text())["dataset"] == "toy"
+    assert "## Failures (0 of 2)" in (out / "report.md").read_text()
+
+
+def test_citations_shifted_by_one_fail_the_gate(make_assistant, toy_corpus, monkeypatch, tmp_path):
+    good_rows, good = run_eval(toy_set(toy_corpus), make_assistant(*REPLIES))
+    real_check = rag.pipeline.check_answer
+
+    def shifted(*args, **kwargs):
+        sentences, citations = real_check(*args, **kwargs)
+        return sentences, [dataclasses.replace(c, start=c.start + 1, end=c.end + 1) for c in citations]
+
+    monkeypatch.setattr(rag.pipeline, "check_answer", shifted)
+    monkeypatch.setattr(rag.pipeline.Assistant, "_quote_is_exact", lambda self, c: True)  # the broken build shows them
+    bad_rows, bad = run_eval(toy_set(toy_corpus), make_assistant(*REPLIES))
+    problems = check(bad, THRESHOLDS)
+    assert "quotes_exact = 0.0 is below the threshold 1.0" in problems
+    write_results(good_rows, good, tmp_path / "old", "toy")
+    write_results(bad_rows, bad, tmp_path / "new", "toy")
+    assert "worse (1): t1" in compare(tmp_path / "old", tmp_path / "new")
+
+
+def test_a_missing_metric_fails_the_gate():
+    assert check({"key_match": None}, {"key_match": {"min": 0.5}}) == ["key_match: not measured"]
+
+
+def test_dataset_adapters_read_the_shared_sets():
+    seed = load_seed()
+    assert len(seed.items) == 30 and sum(not i.answerable for i in seed.items) == 3
+    clapnq = load_clapnq()
+    assert len(clapnq.documents) == 600 and sum(i.answerable for i in clapnq.items) == 300
+    for item in clapnq.items[:50]:
+        doc = next(d for d in clapnq.documents if d.doc_id == item.id)
+        assert all(doc.text[e.start : e.end] == e.quote for e in item.evidence)
+    sample = clapnq.sample(200, seed=0)
+    assert len(sample.items) == 200 and sample.items == clapnq.sample(200, seed=0).items
+    squad = load_squad()
+    assert len(squad.documents) == 646 and sum(not i.answerable for i in squad.items) == 3168
+
+
+def test_feedback_style_jsonl_is_accepted(tmp_path):
+    path = tmp_path / "feedback.jsonl"
+    path.write_text(json.dumps({"id": "fb-1", "question": "Why?", "answerable": True, "keys": [], "evidence": [],
+                                "bad_answer": "Because [1].", "comment": "wrong"}) + "\n")
+    (item,) = load_seed(path, corpus_dir=tmp_path).items
+    assert item.question == "Why?" and item.keys == ()
+
+
+@pytest.mark.slow
+def test_seed_gold_quotes_match_the_corpus():
+    from rag.loaders import load_folder
+
+    seed = load_seed()
+    docs = {d.doc_id: d for d in load_folder(seed.corpus_dir)[0]}
+    for item in seed.items:
+        for e in item.evidence:
+            assert docs[e.doc_id].text[e.start : e.end] == e.quote
