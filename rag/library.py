@@ -82,8 +82,10 @@ def stoppable(items: Iterator, stop: threading.Event, poll: float = 0.1) -> Iter
         except BaseException as exc:  # handed to the consumer, which raises it
             box.put(exc)
         finally:
-            items.close()
-            box.put(done)
+            try:
+                getattr(items, "close", lambda: None)()
+            finally:
+                box.put(done)
 
     threading.Thread(target=produce, daemon=True, name="answer").start()
     while not stop.is_set():

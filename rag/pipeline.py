@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal, strip_markers
+from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, content_words, is_refusal, strip_markers
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
@@ -51,6 +51,35 @@ def check_question(question: str) -> str:
     if (letters and latin / len(letters) < 0.5) or foreign:
         raise QuestionError("only questions in English are supported: the documents and models are English")
     return question
+
+
+_QUANTITY = re.compile(r"^\s*(how (much|many|large|big|fast|quickly|long|old|high|far|often)|what (percentage|share|proportion|amount))\b", re.I)
+_WHEN = re.compile(r"^\s*(when|in what year|what year|which year)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|"
+                     r"million|billion|trillion|half|double|twice|triple)\b", re.I)
+_DATE = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|"
+                   r"spring|summer|autumn|fall|winter|year|month|week|weekdays?|weekends?|day|daily|today|yesterday|"
+                   r"tomorrow|recently|ago|noon|midnight|morning|afternoon|evening|night|am|pm|before|after|during|"
+                   r"since|until)\b", re.I)
+
+
+def addresses(question: str, answer: str) -> bool:
+    """Whether an answer has the kind of content its question asks for: a figure for "how much",
+    a time for "when". Supported sentences that miss it do not answer the question. A number
+    written in words counts only when it counts something the question names ("twelve books" for
+    "how many books", not "the two sessions" for "how large is the fund")."""
+    answer = strip_markers(answer)
+    if _QUANTITY.search(question):
+        if re.search(r"\d", answer):
+            return True
+        asked = content_words(question)
+        for match in _NUMBER.finditer(answer):
+            if content_words(" ".join(answer[match.end() :].split()[:3])) & asked:
+                return True
+        return False
+    if _WHEN.search(question):
+        return bool(_DATE.search(answer))
+    return True
 
 
 def standalone_query(question: str, history: History) -> tuple[str, str]:
@@ -124,7 +153,8 @@ class Assistant:
         citations = [c for c in citations if self._quote_is_exact(c)]
         supported = [s for s in sentences if s.supported]
         timings["verification"] = time.perf_counter() - checking
-        if not supported or not citations:
+        shown = " ".join(x.text for x in supported)
+        if not supported or not citations or not addresses(question, shown):
             yield self._refusal(question, query, hits, passages, raw, timings, started,
                                 unsupported=tuple(s.text for s in sentences))
             return

@@ -272,6 +272,9 @@ CSS = """
 .welcome h2 { font-size: 1.2rem; margin-bottom: .4rem; }
 .welcome p { color: var(--body-text-color-subdued); font-size: .95rem; }
 #chat .question, #chat .answer { line-height: 1.6; }
+#chat button.example { border: 1px solid var(--border-color-primary) !important; border-radius: 999px !important;
+  background: var(--background-fill-secondary) !important; padding: .45rem 1rem !important; }
+#chat button.example:hover { border-color: var(--color-accent) !important; color: var(--color-accent); }
 a.cite { display: inline-block; min-width: 1.4em; padding: 0 .3em; margin: 0 .1em; border-radius: .4em;
   background: var(--color-accent-soft); color: var(--color-accent) !important; font-size: .8em; font-weight: 600;
   text-decoration: none !important; text-align: center; vertical-align: super; line-height: 1.5; cursor: pointer; }
@@ -314,7 +317,7 @@ a.cite:hover { background: var(--color-accent); color: white !important; }
 .source-head .num { color: var(--color-accent); font-weight: 700; }
 .source-head .title { font-weight: 600; }
 .meta { color: var(--body-text-color-subdued); font-size: .8rem; margin: .15rem 0 .45rem; }
-blockquote.passage { margin: 0 0 .45rem; padding: .45rem .65rem; border-left: 3px solid var(--border-color-primary);
+#sources blockquote.passage { margin: 0 0 .45rem; padding: .45rem .65rem; border-left: 3px solid var(--border-color-primary);
   background: var(--background-fill-secondary); border-radius: 0 .4rem .4rem 0; font-size: .9rem; line-height: 1.55;
   white-space: pre-wrap; }
 mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: .2em; }

@@ -66,7 +66,6 @@ class Turn:
     partial: str = ""  # text streamed so far
     error: str = ""
     stopped: bool = False
-    feedback_id: int | None = None  # row in feedback.sqlite, once rated
 
 
 def chat_messages(turns: list[Turn]) -> list[dict]:
@@ -186,7 +185,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
             flag.set()
 
     def new_chat():
-        return ([], [], render.sources_html(None, 0, store.document), "", render.query_html(None), [], "",
+        return ([], [], {}, render.sources_html(None, 0, store.document), "", render.query_html(None), [], "",
                 gr.update(visible=False), "")
 
     def follow_link(target: str, turns: list[Turn]):
@@ -208,17 +207,17 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
             return gr.skip(), render.error_html(f"{doc_id} is no longer in the index.")
         return gr.skip(), render.document_html(doc, spans, label=f"source [{n}]")
 
-    def rate(turns: list[Turn], data: gr.LikeData):
-        turns = list(turns or [])
+    def rate(turns: list[Turn], ratings: dict[int, int], data: gr.LikeData):
+        ratings = dict(ratings or {})  # turn -> its row in feedback.sqlite; kept apart from the streamed turns
         index = data.index if isinstance(data.index, int) else data.index[0]
         i = index // 2
-        turn = turns[i] if 0 <= i < len(turns) else None
+        turn = turns[i] if 0 <= i < len(turns or []) else None
         if turn is None or turn.answer is None:
             gr.Info("Only finished answers can be rated.")
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         liked = {True: feedback.UP, "Like": feedback.UP, False: feedback.DOWN, "Dislike": feedback.DOWN}
         rating = liked.get(data.liked) if isinstance(data.liked, (bool, str)) else None
-        row = turn.feedback_id
+        row = ratings.pop(i, None)
         if rating is None:
             if row is not None:
                 feedback.delete(feedback_db, row)
@@ -227,16 +226,17 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
             row = feedback.record(feedback_db, turn.answer, rating)
         else:
             feedback.update(feedback_db, row, rating=rating)
-        turns[i] = dataclasses.replace(turn, feedback_id=row)
+        if row is not None:
+            ratings[i] = row
         note = "" if row is None else ("Thanks. What was wrong with this answer? (optional)" if rating == feedback.DOWN
                                        else "Thanks. Anything to add? (optional)")
-        return turns, i, gr.update(visible=row is not None), gr.update(label=note or "Comment", value="")
+        return ratings, i, gr.update(visible=row is not None), gr.update(label=note or "Comment", value="")
 
-    def save_comment(turns: list[Turn], rated: int | None, text: str):
-        turn = turns[rated] if rated is not None and 0 <= rated < len(turns or []) else None
-        if turn is None or turn.feedback_id is None:
+    def save_comment(ratings: dict[int, int], rated: int | None, text: str):
+        row = (ratings or {}).get(rated)
+        if row is None:
             return gr.update(visible=False), ""
-        feedback.update(feedback_db, turn.feedback_id, comment=text)
+        feedback.update(feedback_db, row, comment=text)
         gr.Info("Comment saved. Thank you.")
         return gr.update(visible=False), ""
 
@@ -275,7 +275,8 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
     # delete_cache: files the browser uploaded are copied to the index's uploads/; Gradio's copies go after a day.
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as blocks:
         turns = gr.State([])
-        rated = gr.State(None)
+        ratings = gr.State({})
+        rated = gr.State(None)  # the turn whose rating a comment goes with
         header = gr.HTML(render.header_html(TITLE, *store.count()), elem_id="header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
@@ -304,7 +305,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
                 with gr.Accordion("Advanced: retrieval inspector", open=False, elem_id="inspector"):
                     query = gr.HTML(render.query_html(None), elem_id="query")
                     hits = gr.Dataframe(headers=render.HIT_COLUMNS, value=[], interactive=False, wrap=True,
-                                        elem_id="hits", column_widths=["6%", "16%", "10%", "8%", "8%", "8%", "44%"])
+                                        elem_id="hits", column_widths=["5%", "22%", "10%", "8%", "8%", "9%", "38%"])
                 bridge = gr.HTML("", visible="hidden", elem_id="bridge", js_on_load=BRIDGE_JS)
             with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab"):
                 gr.Markdown(f"### Add documents\nText, Markdown, HTML, PDF or Word files, up to "
@@ -331,11 +332,11 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
 
         chat.example_select(pick_example, None, question, queue=False).then(**ask)
         stop.click(stop_answer, None, None, queue=False)
-        new.click(new_chat, None, [chat, turns, sources, viewer, query, hits, question, comment_box, comment],
+        new.click(new_chat, None, [chat, turns, ratings, sources, viewer, query, hits, question, comment_box, comment],
                   queue=False)
         bridge.change(follow_link, [bridge, turns], [sources, viewer], queue=False)
-        chat.like(rate, [turns], [turns, rated, comment_box, comment], queue=False)
-        comment_send.click(save_comment, [turns, rated, comment], [comment_box, comment], queue=False)
+        chat.like(rate, [turns, ratings], [ratings, rated, comment_box, comment], queue=False)
+        comment_send.click(save_comment, [ratings, rated, comment], [comment_box, comment], queue=False)
         add.click(add_files, [files], [upload_log, docs, pick, header, files], concurrency_limit=1)
         remove.click(remove_doc, [pick], [upload_log, docs, pick, header], concurrency_limit=1)
         blocks.load(doc_outputs, None, [docs, pick, header], queue=False)
