@@ -45,7 +45,11 @@ class EvalSet:
         """A fixed random subset of `limit` items, answerable and unanswerable in their proportions."""
         if not limit or limit >= len(self.items):
             return self
-        items = random.Random(seed).sample(self.items, limit)
+        rng = random.Random(seed)
+        answerable = [it for it in self.items if it.answerable]
+        others = [it for it in self.items if not it.answerable]
+        take = round(limit * len(answerable) / len(self.items))
+        items = rng.sample(answerable, take) + rng.sample(others, limit - take)
         order = {item.id: i for i, item in enumerate(self.items)}
         return EvalSet(self.name, sorted(items, key=lambda it: order[it.id]), self.corpus_dir, self.documents)
 
