@@ -297,3 +297,20 @@ def test_stop_and_new_chat(site, browser):
     page.click("#new-chat")
     page.wait_for_selector(f"#chat button:has-text('{WHALE_Q}')", timeout=10_000)  # the examples again
     assert not page.query_selector("#chat .message-row") and "Ask a question:" in page.inner_text("#sources")
+
+
+@pytest.mark.skipif(REAL, reason="this run already uses the real models")
+def test_the_main_flow_with_the_real_models():
+    """The chat flow again in the browser, with the real embedder and model over ../shared/corpus:
+    a seed-corpus question streams, its citation opens the highlighted quote, an upload is answered."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"{__file__}::test_chat_sources_upload_and_feedback"],
+        env={**os.environ, "RAG_BROWSER_REAL": "1"}, capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    timings = json.loads((ARTIFACTS / "browser_timings_real.json").read_text())
+    print(json.dumps(timings))
