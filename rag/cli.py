@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = actions.add_parser("export", help="write the thumbs-down answers as eval items (JSONL, seed format)")
     e.add_argument("out", type=Path, help="JSONL file to write")
 
+    p = verbs.add_parser("bench", help="speed benchmarks against raw baselines (prints tables, --json to save)")
+    p.add_argument("part", choices=["search", "generation"], help="search: indexing and search; generation: backends, end to end")
+    p.add_argument("options", nargs=argparse.REMAINDER, help="options of that benchmark (see its --help)")
+
     verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
     return parser
 
@@ -256,6 +260,14 @@ def cmd_feedback(args, config: Config) -> int:
     return 0
 
 
+def cmd_bench(args, config: Config) -> int:
+    if args.part == "search":
+        from rag.bench import main as bench
+    else:
+        from rag.bench_generation import main as bench
+    return bench(args.options)
+
+
 def cmd_models(args, config: Config) -> int:
     from rag.models import GENERATORS, embedder_path, gguf_path
 
@@ -266,7 +278,7 @@ def cmd_models(args, config: Config) -> int:
 
 
 VERBS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve,
-         "feedback": cmd_feedback, "models": cmd_models}
+         "feedback": cmd_feedback, "bench": cmd_bench, "models": cmd_models}
 
 if __name__ == "__main__":
     sys.exit(main())
