@@ -6,14 +6,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from rag.citations import fold_with_map
 from rag.datasets import Evidence
 
-_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
-
-
 def fold(text: str) -> str:
-    """Lower case, typographic quotes and dashes made plain, whitespace collapsed."""
-    return " ".join(text.translate(_FOLD).lower().split())
+    """Lower case, typographic quotes and dashes made plain, whitespace collapsed (as quotes are matched)."""
+    return fold_with_map(text)[0].strip()
 
 
 def covers(span: tuple[str, int, int], evidence: Evidence) -> bool:

@@ -8,7 +8,6 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, content_words, is_refusal, strip_markers
 from rag.config import Config
@@ -125,7 +124,7 @@ class Assistant:
             raise IndexMissingError(f"the index at {self.store.path} holds no documents: run `rag index PATH` first")
         query, previous = standalone_query(question, history)
         query_vector = self.embedder.encode([query])[0]
-        hits = self.retriever.search(query, self.config.top_k)
+        hits = self.retriever.search(query, self.config.top_k, vector=query_vector)
         timings = {"retrieval": time.perf_counter() - started}
         if not self.relevant(hits):
             yield self._refusal(question, query, hits, (), "", timings, started)
@@ -160,7 +159,7 @@ class Assistant:
             return
         timings["total"] = time.perf_counter() - started
         yield Answer(
-            question=question, text=" ".join(s.text for s in supported), refused=False, citations=tuple(citations),
+            question=question, text=shown, refused=False, citations=tuple(citations),
             unsupported=tuple(s.text for s in sentences if not s.supported), sentences=tuple(sentences),
             passages=tuple(passages), hits=tuple(hits), query=query, raw=raw, timings=timings,
         )
@@ -211,10 +210,3 @@ def load_assistant(config: Config) -> Assistant:
                   create=False)
     generator = make_generator(config.backend, config.model, url=config.llm_url)
     return Assistant(config, store, embedder, generator)
-
-
-def index_paths(assistant: Assistant, paths: Sequence[Path], progress=None):
-    """Index files or folders into the assistant's index (used by uploads)."""
-    from rag.indexing import index_path
-
-    return [index_path(Path(p), assistant.store, assistant.embedder, assistant.config, progress) for p in paths]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.store import Store
@@ -20,14 +22,19 @@ class Retriever:
     config: Config
 
     def search(self, query: str, k: int | None = None, *, mode: Mode = "hybrid",
-               doc_ids: list[str] | None = None) -> list[Hit]:
-        """The k best chunks for `query`, optionally only from the documents `doc_ids`."""
+               doc_ids: list[str] | None = None, vector: np.ndarray | None = None) -> list[Hit]:
+        """The k best chunks for `query`, optionally only from the documents `doc_ids`.
+
+        `vector` is the query's embedding when the caller already has it.
+        """
         k = k or self.config.top_k
         n = max(k, self.config.candidates)
         self.store.refresh()
         dense = bm25 = []
         if mode in ("hybrid", "dense"):
-            dense = self.store.dense_search(self.embedder.encode([query])[0], n, doc_ids)
+            if vector is None:
+                vector = self.embedder.encode([query])[0]
+            dense = self.store.dense_search(vector, n, doc_ids)
         if mode in ("hybrid", "bm25"):
             bm25 = self.store.bm25_search(query, n, doc_ids)
         fused = rrf([dense, bm25], self.config.rrf_k)
