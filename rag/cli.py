@@ -40,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object (answer, refused, citations, ...)")
     _generator_options(p)
 
-    p = verbs.add_parser("eval", help="evaluate on a dataset (seed, clapnq, squad, or a JSONL path)")
-    p.add_argument("dataset", nargs="?", help="seed | clapnq | squad | path to a JSONL eval set")
+    p = verbs.add_parser("eval", help="evaluate on a dataset (seed, seed_hard, clapnq, squad, hotpotqa, or a JSONL path)")
+    p.add_argument("dataset", nargs="?", help="seed | seed_hard | clapnq | squad | hotpotqa | path to a JSONL eval set")
+    p.add_argument("--split", choices=["tune", "test"], help="only the tune or the test half (clapnq, squad)")
+    p.add_argument("--naive", action="store_true", help="score the naive RAG baseline instead of the assistant")
     p.add_argument("--retrieval", action="store_true", help="score retrieval only (dense, BM25, hybrid side by side)")
     p.add_argument("--limit", type=int, help="a fixed random sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sample")
@@ -50,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thresholds", type=Path, default=PROJECT_ROOT / "evals" / "thresholds.json",
                    help="thresholds file (default evals/thresholds.json)")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two results folders")
+    p.add_argument("--table", nargs="+", type=Path, metavar="DIR", help="results folders side by side (tune and test)")
     _generator_options(p)
 
     p = verbs.add_parser("serve", help="serve the browser chat and the JSON API (indexes the default corpus if the index is empty)")
@@ -198,34 +201,42 @@ def cmd_ask(args, config: Config) -> int:
 
 
 def cmd_eval(args, config: Config) -> int:
-    from rag.evaluation import compare
+    from rag.evals.evaluation import compare
 
     if args.compare:
         print(compare(*args.compare))
         return 0
+    if args.table:
+        from rag.evals.evaluation import side_by_side
+
+        print(side_by_side(args.table))
+        return 0
     if not args.dataset:
-        raise RagError("name a dataset (seed, clapnq, squad or a JSONL file), or give --compare OLD NEW")
+        raise RagError("name a dataset (seed, seed_hard, clapnq, squad, hotpotqa or a JSONL file), "
+                       "or give --compare OLD NEW or --table DIR...")
     import time
 
     from tqdm import tqdm
 
-    from rag.datasets import load_dataset
+    from rag.evals.datasets import load_dataset
     from rag.embedding import load_embedder
-    from rag.evaluation import check, eval_index, format_table, retrieval_table, run_eval, write_results
+    from rag.evals.evaluation import check, eval_index, format_table, retrieval_table, run_eval, write_results
+    from rag.evals.naive import NaiveRAG
     from rag.generation import make_generator
     from rag.pipeline import Assistant
 
-    dataset = load_dataset(args.dataset).sample(args.limit, args.seed)
+    dataset = load_dataset(args.dataset, args.split).sample(args.limit, args.seed)
     config = _with_generator(config, args)
     embedder = load_embedder(config.embedder)
     if args.retrieval:
         print(format_table(retrieval_table(dataset, config, embedder)))
         return 0
     store = eval_index(dataset, config, embedder)
-    assistant = Assistant(config, store, embedder, make_generator(config.backend, config.model, url=config.llm_url))
+    system = NaiveRAG if args.naive else Assistant
+    assistant = system(config, store, embedder, make_generator(config.backend, config.model, url=config.llm_url))
     with tqdm(total=len(dataset.items), unit="question", desc=f"eval {dataset.name}", file=sys.stderr) as bar:
         rows, summary = run_eval(dataset, assistant, on_item=lambda i, row: bar.update(1))
-    name = dataset.name + (f"-{args.limit}" if args.limit else "")
+    name = dataset.name + (f"-{args.limit}" if args.limit else "") + ("-naive" if args.naive else "")
     out = args.out or PROJECT_ROOT / "evals" / "results" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     write_results(rows, summary, out, name)
     width = max(map(len, summary))
@@ -246,14 +257,14 @@ def cmd_eval(args, config: Config) -> int:
 
 
 def cmd_serve(args, config: Config) -> int:
-    from rag.ui import serve
+    from rag.web.ui import serve
 
     serve(_with_generator(config, args), host=args.host, port=args.port, auth=args.auth_file)
     return 0
 
 
 def cmd_feedback(args, config: Config) -> int:
-    from rag.feedback import export, feedback_path
+    from rag.web.feedback import export, feedback_path
 
     count = export(feedback_path(config), args.out)
     print(f"wrote {count} thumbs-down answers to {args.out}")
@@ -262,9 +273,9 @@ def cmd_feedback(args, config: Config) -> int:
 
 def cmd_bench(args, config: Config) -> int:
     if args.part == "search":
-        from rag.bench import main as bench
+        from rag.bench.search import main as bench
     else:
-        from rag.bench_generation import main as bench
+        from rag.bench.generation import main as bench
     return bench(args.options)
 
 

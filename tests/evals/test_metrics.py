@@ -1,5 +1,5 @@
-from rag.datasets import Evidence
-from rag.metrics import evidence_recall, fold, keys_present, percentile, reciprocal_rank, rouge_l, token_f1
+from rag.evals.datasets import Evidence
+from rag.evals.metrics import evidence_recall, fold, keys_present, percentile, reciprocal_rank, rouge_l, token_f1
 
 GOLD = [Evidence("a.txt", 10, 20, "x" * 10), Evidence("b.txt", 0, 5, "y" * 5)]
 

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parent.parent / "artifacts"
 REAL = os.environ.get("RAG_BROWSER_REAL") == "1"
 TIMEOUT_MS = 240_000 if REAL else 20_000
 
@@ -65,12 +65,12 @@ TIMER_JS = """
 @pytest.fixture
 def site(tmp_path):
     """(base URL, config) of a running server: fakes over the toy corpus, or the real models."""
-    from rag.ui import create_app
+    from rag.web.ui import create_app
 
     if REAL:
         from rag.config import Config
         from rag.indexing import index_path
-        from rag.ui import open_assistant
+        from rag.web.ui import open_assistant
 
         config = Config(index_dir=tmp_path / "index" / "main")
         assistant = open_assistant(config)
@@ -150,7 +150,7 @@ def ask(page, question: str, *, screenshot: str | None = None) -> dict:
 
 
 def test_chat_sources_upload_and_feedback(site, browser):
-    from rag import feedback
+    from rag.web import feedback
 
     url, config = site
     page = browser.new_page(viewport={"width": 1440, "height": 960})

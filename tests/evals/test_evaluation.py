@@ -4,8 +4,8 @@ import json
 import pytest
 
 import rag.pipeline
-from rag.datasets import EvalItem, EvalSet, Evidence, load_clapnq, load_seed, load_squad
-from rag.evaluation import check, compare, run_eval, write_results
+from rag.evals.datasets import EvalItem, EvalSet, Evidence, load_clapnq, load_seed, load_squad
+from rag.evals.evaluation import check, compare, run_eval, write_results
 
 
 def toy_set(toy_corpus) -> EvalSet:

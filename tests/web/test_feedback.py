@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rag import feedback
+from rag.web import feedback
 from rag.errors import RagError
 from rag.types import Answer, Citation
 

@@ -1,6 +1,6 @@
 from conftest import ScriptedGenerator
 
-from rag.bench_generation import bench_backend, memory_bandwidth_gb_s
+from rag.bench.generation import bench_backend, memory_bandwidth_gb_s
 
 
 def test_backend_row_measures_first_token_and_decode_rate():

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rag.citations import fold_with_map
-from rag.datasets import Evidence
+from rag.evals.datasets import Evidence
 
 def fold(text: str) -> str:
     """Lower case, typographic quotes and dashes made plain, whitespace collapsed (as quotes are matched)."""
@@ -45,6 +45,22 @@ def keys_present(answer: str, keys: Sequence[str]) -> bool:
     """Every key appears in the answer (folded); a key "a|b" is satisfied by either."""
     text = fold(answer)
     return all(any(fold(alt) in text for alt in key.split("|")) for key in keys)
+
+
+YES_NO = ("yes", "no")
+
+
+def first_word(answer: str) -> str:
+    """The answer's first word, folded ("Yes, the report..." -> "yes")."""
+    words = re.findall(r"\w+", fold(answer))
+    return words[0] if words else ""
+
+
+def answer_correct(answer: str, keys: Sequence[str]) -> bool:
+    """Every key is in the answer; a key "yes" or "no" must be the answer's first word instead."""
+    yes_no = [k for k in keys if k.lower() in YES_NO]
+    return all(first_word(answer) == k.lower() for k in yes_no) and keys_present(
+        answer, [k for k in keys if k.lower() not in YES_NO])
 
 
 def _tokens(text: str) -> list[str]:

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.errors import RagError
-from rag.library import MAX_UPLOAD_BYTES, Library, UploadError, check_upload
+from rag.web.library import MAX_UPLOAD_BYTES, Library, UploadError, check_upload
 
 Credentials = Sequence[tuple[str, str]]
 MULTIPART_OVERHEAD = 64 * 1024  # bytes of a multipart body that are not the file

@@ -1,6 +1,6 @@
 """Benchmarks: indexing against raw sentence-transformers, search against raw FAISS, in the same run.
 
-`python -m rag.bench [--sizes 10000,100000] [--generated-docs N] [--json PATH]` prints two tables.
+`python -m rag.bench.search [--sizes 10000,100000] [--generated-docs N] [--json PATH]` prints two tables.
 The functions return plain rows (dicts) so that runs can be saved as JSON and compared.
 """
 
@@ -295,7 +295,7 @@ def _disk(index, path: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rag.bench.search", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="vector counts for the search benchmark, comma-separated")
     parser.add_argument("--dim", type=int, default=384, help="vector dimension for the search benchmark")
     parser.add_argument("--queries", type=int, default=200, help="single-vector queries timed per size")

@@ -15,10 +15,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag import feedback, render
+from rag.web import feedback, render
 from rag.config import Config
 from rag.errors import RagError
-from rag.library import MAX_UPLOAD_BYTES, Library, check_upload, uploads_dir
+from rag.web.library import MAX_UPLOAD_BYTES, Library, check_upload, uploads_dir
 from rag.loaders import SUFFIXES
 from rag.types import Answer
 
@@ -112,7 +112,7 @@ def create_app(assistant, config: Config, *, auth: list[tuple[str, str]] | None 
     import gradio as gr
     from fastapi import FastAPI
 
-    from rag.api import add_routes
+    from rag.web.api import add_routes
 
     library = Library(assistant, uploads_dir(config))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 from conftest import FakeEmbedder
 
-from rag import bench
+from rag.bench import search as bench
 
 
 class _FakeModel:

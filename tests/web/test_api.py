@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from rag.library import MAX_UPLOAD_BYTES, UploadError, check_upload, safe_name
+from rag.web.library import MAX_UPLOAD_BYTES, UploadError, check_upload, safe_name
 
 WHALE = "An adult blue whale can weigh up to 150 tonnes [1]."
 LIGHTHOUSE = ("The Harbour Lighthouse was built in 1887 by the port authority. "
@@ -47,7 +47,7 @@ def running(app):
 @pytest.fixture
 def serve_fakes(make_assistant, config):
     """Start a server whose model says the given replies; yields (base URL, assistant)."""
-    from rag.ui import create_app
+    from rag.web.ui import create_app
 
     @contextmanager
     def start(*replies: str, auth=None):
@@ -150,7 +150,7 @@ def test_upload_may_not_replace_a_document_from_another_folder(serve_fakes):
 
 def test_server_answers_while_the_model_is_busy(make_assistant, config):
     """Two questions at once both get answers, and the document list does not wait for them."""
-    from rag.ui import create_app
+    from rag.web.ui import create_app
 
     assistant = make_assistant(WHALE, WHALE)
     stream = assistant.generator.stream
@@ -224,7 +224,7 @@ def test_check_upload_limits():
 
 
 def test_stoppable_ends_soon_after_stop_and_closes_the_stream():
-    from rag.library import stoppable
+    from rag.web.library import stoppable
 
     closed = threading.Event()
 

@@ -1,6 +1,6 @@
 """Generation and end-to-end speed: each backend on the same model and prompts, beside the memory-bandwidth limit.
 
-python -m rag.bench_generation [--backends llama.cpp,transformers,http] [--prompts N] [--json PATH]
+python -m rag.bench.generation [--backends llama.cpp,transformers,http] [--prompts N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench import format_rows, peak_rss_mb
+from rag.bench.search import format_rows, peak_rss_mb
 from rag.config import Config
-from rag.metrics import percentile
+from rag.evals.metrics import percentile
 
 COLUMNS = ["backend", "load_s", "prompts", "prompt_tokens", "ttft_p50_s", "total_p50_s", "prefill_tok_s",
            "decode_tok_s", "model_gb_per_token", "bandwidth_gb_s", "limit_tok_s", "decode_vs_limit"]
@@ -40,9 +40,9 @@ def memory_bandwidth_gb_s(size_mb: int = 512, repeats: int = 5) -> float:
 
 def seed_prompts(config: Config, n: int) -> list[list[dict]]:
     """The answer prompts the pipeline builds for the first n answerable seed questions."""
-    from rag.datasets import load_seed
+    from rag.evals.datasets import load_seed
     from rag.embedding import load_embedder
-    from rag.evaluation import eval_index
+    from rag.evals.evaluation import eval_index
     from rag.generation import LlamaCppGenerator
     from rag.prompting import build_messages, select_passages
     from rag.retrieval import Retriever
@@ -129,7 +129,7 @@ class _Server:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rag.bench_generation", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rag.bench.generation", description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="llama.cpp,http,transformers", help="comma-separated backends")
     parser.add_argument("--prompts", type=int, default=5, help="seed questions whose prompts are timed")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens generated per prompt")
@@ -180,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def end_to_end(config: Config) -> dict:
     """p50/p95 per stage over the seed questions, with the default backend."""
-    from rag.datasets import load_seed
+    from rag.evals.datasets import load_seed
     from rag.embedding import load_embedder
-    from rag.evaluation import eval_index, run_eval
+    from rag.evals.evaluation import eval_index, run_eval
     from rag.generation import make_generator
     from rag.pipeline import Assistant
 

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag import render
+from rag.web import render
 from rag.errors import RagError
 from rag.types import Answer, Citation, Document, Hit, Passage
-from rag.ui import Turn, chat_messages, load_credentials
+from rag.web.ui import Turn, chat_messages, load_credentials
 
 HOSTILE = 'Fine print: <script>alert("x")</script> <img src=x onerror=alert(1)> & more.'
 DOC = Document(doc_id="notes.txt", title="Notes <b>2024</b>", text="Intro line.\n\n" + HOSTILE + " The vault code is 4417.",
@@ -153,7 +153,7 @@ def test_serve_indexes_an_empty_index_then_runs_the_app(tmp_path, toy_corpus, em
     from rag.config import Config
     from rag.pipeline import Assistant
     from rag.store import Store
-    from rag.ui import serve
+    from rag.web.ui import serve
 
     config = Config(index_dir=tmp_path / "idx" / "main", corpus_dir=toy_corpus, chunk_tokens=40, chunk_overlap=10)
     store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim)

@@ -8,22 +8,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.config import Config
-from rag.datasets import EvalSet
+from rag.evals.datasets import EvalSet
 from rag.embedding import Embedder
 from rag.indexing import index_documents, index_path
-from rag.metrics import evidence_recall, reciprocal_rank
+from rag.evals.metrics import evidence_recall, reciprocal_rank
 from rag.retrieval import Retriever
 from rag.store import Store
 
 
 def eval_index(dataset: EvalSet, config: Config, embedder: Embedder) -> Store:
     """The dataset's own index under index/eval-<name>, brought up to date incrementally."""
-    index_dir = config.index_dir.parent / f"eval-{dataset.name}"
+    index_dir = config.index_dir.parent / f"eval-{dataset.corpus or dataset.name}"
     store = Store(index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit)
     if dataset.corpus_dir is not None:
         index_path(dataset.corpus_dir, store, embedder, config)
     else:
-        index_documents(dataset.documents, store, embedder, config, root=f"eval:{dataset.name}", prune=True)
+        index_documents(dataset.documents, store, embedder, config, root=f"eval:{dataset.corpus or dataset.name}",
+                        prune=True)
     return store
 
 
@@ -69,32 +70,41 @@ def format_table(rows: list[dict]) -> str:
 
 def score_item(item, answer, document_text) -> dict:
     """Every metric for one question; None where a metric does not apply to the item."""
-    from rag.metrics import keys_present, overlaps, rouge_l, token_f1
+    from rag.evals.metrics import answer_correct, overlaps, rouge_l, token_f1
 
     quotes = [document_text(c.doc_id)[c.start : c.end] == c.quote for c in answer.citations]
     spans = [(h.doc_id, h.start, h.end) for h in answer.hits]
-    row = {
+    shown = not answer.refused
+
+    def supports(c) -> bool:
+        if item.evidence:
+            return any(overlaps((c.doc_id, c.start, c.end), e) or overlaps((c.doc_id, c.passage_start, c.passage_end), e)
+                       for e in item.evidence)
+        return c.doc_id in item.gold_docs
+
+    def best(metric) -> float | None:
+        if not item.answers:
+            return None
+        return max(metric(answer.text, a) for a in item.answers) if shown else 0.0
+
+    docs = list(dict.fromkeys(h.doc_id for h in answer.hits))
+    return {
         "refused": answer.refused,
-        "keys": keys_present(answer.text, item.keys) and not answer.refused if item.keys and item.answerable else None,
-        "f1": max((token_f1(answer.text, a) for a in item.answers), default=0.0) if item.answers and not answer.refused
-        else (0.0 if item.answers else None),
-        "rougeL": max((rouge_l(answer.text, a) for a in item.answers), default=0.0) if item.answers and not answer.refused
-        else (0.0 if item.answers else None),
+        "keys": answer_correct(answer.text, item.keys) and shown if item.keys and item.answerable else None,
+        "f1": best(token_f1),
+        "rougeL": best(rouge_l),
         "quotes_exact": sum(quotes) / len(quotes) if quotes else None,
-        "citation_precision": (
-            sum(any(overlaps((c.doc_id, c.start, c.end), e) or overlaps((c.doc_id, c.passage_start, c.passage_end), e)
-                    for e in item.evidence) for c in answer.citations) / len(answer.citations)
-            if answer.citations and item.evidence else None
-        ),
+        "citation_precision": (sum(map(supports, answer.citations)) / len(answer.citations)
+                               if answer.citations and (item.evidence or item.gold_docs) else None),
         "recall@5": evidence_recall(spans, item.evidence, 5) if item.evidence else None,
         "mrr@10": reciprocal_rank(spans, item.evidence, 10) if item.evidence else None,
+        "doc_recall@5": (sum(d in docs[:5] for d in item.gold_docs) / len(item.gold_docs)) if item.gold_docs else None,
     }
-    return row
 
 
 def summarize(rows: list[dict]) -> dict:
     """Aggregate metrics; each is defined in the report's glossary."""
-    from rag.metrics import percentile
+    from rag.evals.metrics import percentile
 
     def mean(key, where=lambda r: True):
         values = [float(r["metrics"][key]) for r in rows if where(r) and r["metrics"].get(key) is not None]
@@ -116,6 +126,7 @@ def summarize(rows: list[dict]) -> dict:
         "citation_precision": mean("citation_precision", lambda r: r["answerable"]),
         "recall@5": mean("recall@5", lambda r: r["answerable"]),
         "mrr@10": mean("mrr@10", lambda r: r["answerable"]),
+        "doc_recall@5": mean("doc_recall@5", lambda r: r["answerable"]),
     }
     stages = sorted({k for r in rows for k in r["timings"]})
     for stage in stages:
@@ -139,7 +150,8 @@ def run_eval(dataset: EvalSet, assistant, *, on_item: Callable[[int, dict], None
     for i, item in enumerate(dataset.items):
         answer = assistant.ask(item.question, item.history)
         row = {
-            "id": item.id, "question": item.question, "answerable": item.answerable, "keys": list(item.keys),
+            "id": item.id, "kind": item.kind, "split": item.split, "question": item.question,
+            "answerable": item.answerable, "keys": list(item.keys),
             "gold": [{"doc_id": e.doc_id, "start": e.start, "end": e.end, "quote": e.quote} for e in item.evidence],
             "reference": list(item.answers), **answer.to_json(),
             "retrieved": [{"doc_id": h.doc_id, "start": h.start, "end": h.end, "score": round(h.score, 4)}
@@ -165,7 +177,26 @@ GLOSSARY = {
     "citation_precision": "share of citations whose quote or passage overlaps a gold evidence span",
     "recall@5": "share of gold evidence spans covered by one of the first 5 retrieved chunks",
     "mrr@10": "1 / rank of the first retrieved chunk covering gold evidence, averaged",
+    "doc_recall@5": "share of the gold documents among the first 5 retrieved chunks' documents (HotpotQA)",
 }
+
+
+def by_kind(rows: list[dict]) -> dict[str, dict]:
+    """Per question type: how many, answered right (answerable) or refused (unanswerable), refused, wrong."""
+    table: dict[str, dict] = {}
+    for kind in dict.fromkeys(r.get("kind") or "-" for r in rows):
+        group = [r for r in rows if (r.get("kind") or "-") == kind]
+        answerable = [r for r in group if r["answerable"]]
+        right = sum(bool(r["metrics"].get("keys")) for r in answerable if r["metrics"].get("keys") is not None)
+        scored = sum(r["metrics"].get("keys") is not None for r in answerable)
+        table[kind] = {
+            "questions": len(group),
+            "right": f"{right}/{scored}" if scored else "-",
+            "refused": f"{sum(r['refused'] for r in answerable)}/{len(answerable)}" if answerable else "-",
+            "unanswerable refused": (f"{sum(r['refused'] for r in group if not r['answerable'])}/"
+                                     f"{len(group) - len(answerable)}" if len(group) > len(answerable) else "-"),
+        }
+    return table
 
 
 def failed(row: dict) -> bool:
@@ -194,8 +225,13 @@ def report(rows: list[dict], summary: dict, dataset_name: str) -> str:
     lines = [f"# Evaluation: {dataset_name}", "", "| metric | value | meaning |", "|---|---|---|"]
     for key, value in summary.items():
         lines.append(f"| {key} | {value} | {GLOSSARY.get(key, 'seconds, per stage' if key.endswith(('p50', 'p95')) else '')} |")
+    kinds = by_kind(rows)
+    columns = ["questions", "right", "refused", "unanswerable refused"]
+    lines += ["", "## By question type", "", "| type | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {kind} | " + " | ".join(str(v[c]) for c in columns) + " |" for kind, v in kinds.items()]
     bad = [r for r in rows if failed(r)]
-    lines += ["", f"## Failures ({len(bad)} of {len(rows)})", ""]
+    lines += ["", f"## Failures ({len(bad)} of {len(rows)}), by type", ""]
+    bad.sort(key=lambda r: list(kinds).index(r.get("kind") or "-"))
     for row in bad:
         lines += _item(row)
     lines += ["", f"## Passed ({len(rows) - len(bad)})", ""]
@@ -210,7 +246,7 @@ def _item(row: dict) -> list[str]:
         text = " ".join(str(text).split()).replace("|", "\\|")
         return text if len(text) <= n else text[:n] + "…"
 
-    kind = "answerable" if row["answerable"] else "unanswerable"
+    kind = row.get("kind") or ("answerable" if row["answerable"] else "unanswerable")
     out = [f"### {row['id']} ({kind}{', refused' if row['refused'] else ''})", "", f"**Q:** {clip(row['question'])}", "",
            f"**A:** {clip(row['answer'], 600)}", ""]
     if row.get("keys"):
@@ -241,6 +277,25 @@ def check(summary: dict, thresholds: dict) -> list[str]:
         elif "max" in bound and value > bound["max"]:
             problems.append(f"{metric} = {value} is above the threshold {bound['max']}")
     return problems
+
+
+def side_by_side(folders: list[Path]) -> str:
+    """A Markdown table of several results folders' summaries (tune and test halves, say), then their
+    per-type tables."""
+    import json
+
+    summaries = [json.loads((Path(f) / "summary.json").read_text()) for f in folders]
+    names = [s.get("dataset", Path(f).name) for s, f in zip(summaries, folders)]
+    keys = [k for k in summaries[0] if k != "dataset"]
+    lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [f"| {k} | " + " | ".join(str(s.get(k, "-")) for s in summaries) + " |" for k in keys]
+    for name, folder in zip(names, folders):
+        rows = [json.loads(line) for line in (Path(folder) / "rows.jsonl").read_text(encoding="utf-8").splitlines()]
+        lines += ["", f"{name}: " + "; ".join(f"{kind} {v['right']} right, {v['refused']} refused"
+                                              + (f", {v['unanswerable refused']} unanswerable refused"
+                                                 if v["unanswerable refused"] != "-" else "")
+                                              for kind, v in by_kind(rows).items())]
+    return "\n".join(lines)
 
 
 def compare(old_dir: Path, new_dir: Path) -> str:

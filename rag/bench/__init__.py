@@ -1,0 +1,1 @@
+"""Speed benchmarks against raw baselines: indexing and search, generation, end to end."""

@@ -1,0 +1,1 @@
+"""Evaluation: data set adapters, pure metrics, the eval loop, report and quality gate."""

@@ -1,0 +1,1 @@
+"""The browser chat and JSON API around the core: page, routes, uploads, feedback."""
