@@ -16,20 +16,38 @@ _FOLD = {"’": "'", "‘": "'", "“": '"', "”": '"', "„": '"', "–": "-",
 _STOP = set(
     "a an and are as at be been by did do does for from had has have he her his how i in into is it its of on or "
     "our she so than that the their them then there these they this those to was we were what when where which "
-    "who whom why will with would according said says also about after more most not".split()
+    "who whom why will with would according said says also about after more most".split()
 )
+# Words that flip a sentence's meaning: a sentence is near-verbatim only when it and its passage
+# sentence carry the same ones ("did not rise" vs "rose").
+_NEGATION = {"not", "no", "never", "none", "nor", "neither", "without", "cannot", "n't"}
 REFUSAL_TOKEN = "NOT_FOUND"
 
 
 @dataclass(frozen=True)
 class SupportPolicy:
-    """When a cited passage counts as supporting a sentence (calibrated on the seed dev questions)."""
+    """When a cited passage counts as supporting a sentence.
+
+    With a judge (the default), a sentence whose words and figures all stand in one passage
+    sentence with the same negations is near-verbatim and needs no judge; every other sentence goes
+    to the judge. Without a judge (tests, `judge=False`), the word-overlap rule below decides alone.
+    """
 
     min_overlap: float = 0.6  # share of the sentence's content words found in the passage, or
     min_cosine: float = 0.65  # embedding similarity to the passage's best sentence together with
     min_overlap_with_cosine: float = 0.35  # a lower word overlap
-    # Below this word overlap the judge (the generator, asked SUPPORTED or not) has the last word.
-    judge_below: float = 0.8
+    # Without a judge, two passages together support a figure-free sentence from this overlap.
+    min_union_overlap: float = 0.8
+    # From this word overlap with one passage sentence (same figures, same negations) a sentence is
+    # near-verbatim and the judge is not asked.
+    verbatim_overlap: float = 1.0
+
+
+def evidence_text(passage: Passage) -> str:
+    """What a passage states, as the judge reads it: its document's title and date, then its text
+    (a news article's "this year" is the year of its date)."""
+    header = ", ".join(x for x in (passage.title, passage.date) if x)
+    return f"({header}) {passage.text}" if header else passage.text
 
 
 def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
@@ -71,8 +89,9 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
             space = True
             continue
         space = False
-        out.append(ch.lower())
-        where.append(i)
+        for low in ch.lower():  # "İ".lower() is two characters; each maps back to the one it came from
+            out.append(low)
+            where.append(i)
     return "".join(out), where
 
 
@@ -138,28 +157,34 @@ def check_answer(
                     float(claim_vecs[ci] @ sent_vecs[k]), s, e)
                    for k, (pn, s, e) in enumerate(flat) if pn == n)
 
-    def passes(claim: str, text: str, cosine: float) -> bool:
+    def passes(claim: str, text: str, cosine: float) -> bool:  # text: a passage's evidence_text
         words = overlap(claim, text)
         return numbers(claim) <= numbers(text) and (
             words >= policy.min_overlap or (cosine >= policy.min_cosine and words >= policy.min_overlap_with_cosine))
 
-    def conclusive(claim: str, text: str) -> bool:
-        return judge is None or overlap(claim, text) >= policy.judge_below or judge(claim, text)
+    def conclusive(claim: str, n: int, s: int, e: int) -> bool:
+        return (judge is None or near_verbatim(claim, by_n[n].text[s:e], policy.verbatim_overlap)
+                or judge(claim, evidence_text(by_n[n])))
+
+    def candidate(claim: str, text: str, cosine: float) -> bool:
+        if judge is None:
+            return passes(claim, text, cosine)
+        return numbers(claim) <= numbers(text) and overlap(claim, text) > 0
 
     def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]
         for group in (cited, others):  # the passages it cites first, then the rest
             ranked = sorted(((best_sentence(ci, claim, n), n) for n in group), reverse=True)
-            ranked = [(b, n) for b, n in ranked if passes(claim, by_n[n].text, b[1])]
+            ranked = [(b, n) for b, n in ranked if candidate(claim, evidence_text(by_n[n]), b[1])]
             for (score, _, s, e), n in ranked[:2]:
-                if conclusive(claim, by_n[n].text):
+                if conclusive(claim, n, s, e):
                     return [(n, score, s, e)]
         pair = sorted(by_n, key=lambda n: -overlap(claim, by_n[n].text))[:2]
         if len(pair) == 2 and not numbers(claim):  # figures must come from one passage, with their subject
-            union = " ".join(by_n[n].text for n in sorted(pair))
+            union = " ".join(evidence_text(by_n[n]) for n in sorted(pair))
             if (numbers(claim) <= numbers(union) and overlap(claim, union) >= policy.min_overlap
                     and all(overlap(claim, by_n[n].text) > 0 for n in pair)
-                    and (judge(claim, union) if judge else overlap(claim, union) >= policy.judge_below)):
+                    and (judge(claim, union) if judge else overlap(claim, union) >= policy.min_union_overlap)):
                 return [(n, *_pick(best_sentence(ci, claim, n))) for n in sorted(pair)]
         return []
 
@@ -182,6 +207,18 @@ def check_answer(
         text = claim_text if set(numbers_used) <= set(cited) else _with_marker(claim, numbers_used)
         sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3)))
     return sentences, list(citations.values())
+
+
+def near_verbatim(claim: str, sentence: str, at_least: float = 1.0) -> bool:
+    """Every figure and at least `at_least` of the content words of the claim stand in `sentence`,
+    with the same negations."""
+    return (numbers(claim) <= numbers(sentence) and overlap(claim, sentence) >= at_least
+            and negations(claim) == negations(sentence))
+
+
+def negations(text: str) -> set[str]:
+    folded, _ = fold_with_map(text)
+    return {w for w in re.findall(r"[a-z]+|n't", folded) if w in _NEGATION}
 
 
 def _pick(best: tuple[float, float, int, int]) -> tuple[float, int, int]:

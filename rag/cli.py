@@ -211,6 +211,8 @@ def cmd_eval(args, config: Config) -> int:
 
         print(side_by_side(args.table))
         return 0
+    if args.dataset == "claims":
+        return eval_claims(args, config)
     if not args.dataset:
         raise RagError("name a dataset (seed, seed_hard, clapnq, squad, hotpotqa or a JSONL file), "
                        "or give --compare OLD NEW or --table DIR...")
@@ -253,6 +255,36 @@ def cmd_eval(args, config: Config) -> int:
         if problems:
             return EXIT_ERROR
         print(f"quality gate: all {len(thresholds)} metrics within thresholds")
+    return 0
+
+
+def eval_claims(args, config: Config) -> int:
+    """Score the verifier on the labelled claim set: tune and test halves side by side."""
+    import time
+
+    from tqdm import tqdm
+
+    from rag.evals.claims import build, decide, precision_recall, score
+    from rag.evals.evaluation import write_jsonl
+    from rag.generation import make_generator
+    from rag.verification import Verifier
+
+    config = _with_generator(config, args)
+    verifier = Verifier(make_generator(config.backend, config.model, url=config.llm_url).yes_probability,
+                        config.support_min, config.answers_min)
+    out = args.out or PROJECT_ROOT / "evals" / "results" / f"claims-{time.strftime('%Y%m%d-%H%M%S')}"
+    table = []
+    for split in ("tune", "test"):
+        claims = build(split, args.limit or 40, args.seed)
+        with tqdm(total=len(claims), unit="claim", desc=f"claims {split}", file=sys.stderr) as bar:
+            rows = score(claims, verifier, on_item=lambda i: bar.update(1))
+        write_jsonl(rows, out / f"{split}.jsonl")
+        figures = precision_recall(rows, lambda r: decide(r, config.support_min, config.answers_min))
+        table.append({"split": split, **figures})
+    from rag.evals.evaluation import format_table
+
+    print(format_table(table))
+    print(f"results: {out}")
     return 0
 
 

@@ -50,10 +50,19 @@ class Config:
     # 4 passages 0.926 and 3.7 s; 4 of 50 tokens 0.889 and 3.0 s.
     prompt_passages: int = 3
     passage_tokens: int = 70
+    # When the fast path finds no answer that holds up, try once more with more, whole chunks, half
+    # of them from a second retrieval hop (the question joined to each of the first `hop_from` chunks).
+    escalate: bool = True
+    wide_passages: int = 6
+    hop_from: int = 1
     # Longest answer, in model tokens.
     max_tokens: int = 160
     # Let the generator judge claims whose word overlap with the cited passage is inconclusive.
     judge: bool = True
+    # The judge's P(yes) from which a passage counts as stating a sentence, and an answer as
+    # answering its question (chosen on the claim set's tune half: `rag eval claims`).
+    support_min: float = 0.5
+    answers_min: float = 0.5
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

@@ -28,10 +28,27 @@ class Generator(Protocol):
         """Tokens of `text` in the model's own vocabulary."""
         ...
 
+    def yes_probability(self, messages: Messages) -> float:
+        """P(the reply's first word is "yes"), against "no": the model as a one-word judge."""
+        ...
+
 
 def generate(generator: Generator, messages: Messages, *, max_tokens: int = 256) -> str:
     """The whole reply at once: the streamed pieces joined."""
     return "".join(generator.stream(messages, max_tokens=max_tokens))
+
+
+def yes_share(probabilities: dict[str, float]) -> float:
+    """P(yes) / (P(yes) + P(no)) from next-token probabilities keyed by token text ("Yes", " no", ...);
+    0.5 when the model puts no weight on either."""
+    yes = no = 0.0
+    for token, p in probabilities.items():
+        word = token.strip().lower()
+        if word == "yes":
+            yes += p
+        elif word == "no":
+            no += p
+    return yes / (yes + no) if yes + no > 0 else 0.5
 
 
 class LlamaCppGenerator:
@@ -44,6 +61,9 @@ class LlamaCppGenerator:
         self.threads = threads
         self._llm = None
         self._lock = threading.Lock()  # one generation at a time: the model's state is not shareable
+        self._formatters: dict = {}
+        self._prefixes: dict[tuple[int, ...], bytes] = {}  # system-message tokens -> their saved cache
+        self._yes_no: dict[str, int] | None = None
 
     def load(self):
         if self._llm is None:
@@ -63,6 +83,7 @@ class LlamaCppGenerator:
     def stream(self, messages: Messages, *, max_tokens: int = 256) -> Iterator[str]:
         with self._lock:
             llm = self.load()
+            self._position(llm, messages)
             for chunk in llm.create_chat_completion(messages=messages, stream=True, temperature=0.0, top_k=1,
                                                     max_tokens=max_tokens, seed=0):
                 piece = chunk["choices"][0]["delta"].get("content")
@@ -71,6 +92,115 @@ class LlamaCppGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def yes_probability(self, messages: Messages) -> float:
+        """One forward pass over the chat prompt, of the tokens not already in the model's cache."""
+        import numpy as np
+
+        with self._lock:
+            llm = self.load()
+            tokens = self._position(llm, messages)
+            done = min(llm.n_tokens, len(tokens) - 1)  # the last token is evaluated again for its logits
+            _truncate(llm, done)
+            llm.eval(tokens[done:])
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+            probabilities = np.exp(logits - logits.max())
+            probabilities /= probabilities.sum()
+            return yes_share({text: float(probabilities[i]) for text, i in self._answer_tokens(llm).items()})
+
+    def _position(self, llm, messages: Messages) -> list[int]:
+        """The chat prompt's tokens, with the model's cache cut to the longest prefix of them it holds.
+
+        The system message (the answer and judge instructions, the same for every question) is
+        computed once and its cache saved, so a prompt that follows another kind of prompt does not
+        pay for its instructions again.
+        """
+        tokens = self._prompt_tokens(messages)
+        shared = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+        if messages and messages[0]["role"] == "system":
+            head = self._prompt_tokens(messages[:1], generation_prompt=False)
+            if len(head) < len(tokens) and tokens[: len(head)] == head and shared < len(head):
+                saved = self._prefixes.get(tuple(head))
+                if saved is not None:
+                    _restore(llm, saved, head)
+                else:
+                    _truncate(llm, shared)
+                    llm.eval(head[shared:])
+                    if len(self._prefixes) >= 8:
+                        self._prefixes.pop(next(iter(self._prefixes)))
+                    self._prefixes[tuple(head)] = _snapshot(llm)
+                shared = len(head)
+        _truncate(llm, shared)
+        return tokens
+
+    def _prompt_tokens(self, messages: Messages, *, generation_prompt: bool = True) -> list[int]:
+        """The chat prompt as the model's own chat template writes it (the one create_chat_completion uses)."""
+        if not self._formatters:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llm = self.load()
+            for flag in (True, False):
+                self._formatters[flag] = Jinja2ChatFormatter(
+                    template=llm.metadata["tokenizer.chat_template"], add_generation_prompt=flag,
+                    eos_token=llm._model.token_get_text(llm.token_eos()),
+                    bos_token=llm._model.token_get_text(llm.token_bos()))
+        result = self._formatters[generation_prompt](messages=messages)
+        return self.load().tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def _answer_tokens(self, llm) -> dict[str, int]:
+        """Token ids of the spellings of yes and no that can start a reply."""
+        if self._yes_no is None:
+            ids = {}
+            for word in ("yes", "Yes", "YES", "no", "No", "NO", " yes", " Yes", " no", " No"):
+                pieces = llm.tokenize(word.encode(), add_bos=False, special=False)
+                if len(pieces) == 1:
+                    ids[word] = pieces[0]
+            self._yes_no = ids
+        return self._yes_no
+
+
+def _common_prefix(a, b) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _truncate(llm, n: int) -> None:
+    """Keep the first n tokens of the model's cache."""
+    if n < llm.n_tokens:
+        llm._ctx.kv_cache_seq_rm(-1, n, -1)
+        llm.n_tokens = n
+
+
+def _snapshot(llm) -> bytes:
+    """The cache of sequence 0 (only the computed tokens, no logits)."""
+    import ctypes
+
+    import llama_cpp
+
+    size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
+    buffer = (ctypes.c_uint8 * size)()
+    written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, buffer, size, 0)
+    return bytes(buffer)[:written]
+
+
+def _restore(llm, saved: bytes, tokens: list[int]) -> None:
+    """Put back a cache saved by _snapshot for `tokens`."""
+    import ctypes
+
+    import llama_cpp
+
+    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+    buffer = (ctypes.c_uint8 * len(saved)).from_buffer_copy(saved)
+    if not llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, len(saved), 0):
+        llm.n_tokens = 0
+        llm.eval(tokens)
+        return
+    llm.input_ids[: len(tokens)] = tokens
+    llm.n_tokens = len(tokens)
 
 
 class TransformersGenerator:
@@ -126,6 +256,19 @@ class TransformersGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.load()[1](text, add_special_tokens=False)["input_ids"])
 
+    def yes_probability(self, messages: Messages) -> float:
+        import torch
+
+        with self._lock:
+            model, tokenizer = self.load()
+            inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                   return_dict=True)
+            with torch.inference_mode():
+                logits = model(**inputs).logits[0, -1].float()
+            probabilities = torch.softmax(logits, dim=-1)
+            top = torch.topk(probabilities, 50)
+            return yes_share({tokenizer.decode([int(i)]): float(p) for p, i in zip(top.values, top.indices)})
+
 
 class OpenAIGenerator:
     """Any server speaking OpenAI's /v1/chat/completions with streaming (vLLM, TGI, llama.cpp server)."""
@@ -161,6 +304,29 @@ class OpenAIGenerator:
                         yield piece
         except httpx.HTTPError as exc:
             raise GenerationError(f"cannot reach the model server at {self.base_url}: {exc}") from None
+
+    def yes_probability(self, messages: Messages) -> float:
+        """From the server's top log-probabilities of the first reply token (vLLM, llama.cpp server, TGI)."""
+        import math
+
+        import httpx
+
+        body = {"model": self.model, "messages": messages, "temperature": 0.0, "max_tokens": 1, "logprobs": True,
+                "top_logprobs": 20, "seed": 0}
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        url = f"{self.base_url}/v1/chat/completions"
+        try:
+            response = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise GenerationError(f"cannot reach the model server at {self.base_url}: {exc}") from None
+        if response.status_code != 200:
+            raise GenerationError(f"{url} answered {response.status_code}: {response.text[:200]}")
+        choice = (response.json().get("choices") or [{}])[0]
+        content = ((choice.get("logprobs") or {}).get("content") or [{}])[0]
+        top = content.get("top_logprobs") or []
+        if not top:
+            raise GenerationError(f"{url} returned no log-probabilities; the judge needs a server that does")
+        return yes_share({t["token"]: math.exp(t["logprob"]) for t in top})
 
     def count_tokens(self, text: str) -> int:
         from rag.chunking import tiktoken_count

@@ -1,39 +1,38 @@
-"""The assistant: retrieve, prompt, generate, check citations, or refuse. One function, streaming."""
+"""The assistant: retrieve, prompt, generate, verify, and look further before refusing. Streaming.
+
+A question first takes the fast path: a few short passages, one generation, the verifier. Only when
+nothing holds up does it escalate once: more passages, whole chunks, and a second retrieval hop from
+the first passages (a bridge question names in one passage the entity another passage is about).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-import unicodedata
+from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
-from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, content_words, is_refusal, strip_markers
+import numpy as np
+
+from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal, strip_markers
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
-from rag.generation import Generator, generate
-from rag.prompting import build_messages, render, select_passages
+from rag.generation import Generator
+from rag.prompting import build_messages, render, select_passages, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
-from rag.types import Answer, Hit
+from rag.types import Answer, Citation, Hit, Passage, Sentence
+from rag.verification import Verifier
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
-
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|so|what about|how about|then)\b|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|"
-    r"there|the same)\b",
-    re.IGNORECASE,
-)
-_FOREIGN_WORDS = set(
-    "el la los las del que por para qué cuál cómo est les des une qui quel quelle quels comment pourquoi der die das "
-    "und ist wie wer nicht ein eine il di che per sono não uma".split()
-)
-_ENGLISH_WORDS = set("the a an is are was were what who how which when where why of in on to do does did".split())
+# Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
+ESCALATING = "\n\n(Not confirmed by these passages; looking further…)\n\n"
 
 
 def check_question(question: str) -> str:
@@ -43,56 +42,22 @@ def check_question(question: str) -> str:
         raise QuestionError("the question is empty: type a question about the documents")
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
-    letters = [ch for ch in question if ch.isalpha()]
-    latin = sum("LATIN" in unicodedata.name(ch, "") for ch in letters)
-    words = re.findall(r"[^\W\d_]+", question.lower())
-    foreign = sum(w in _FOREIGN_WORDS for w in words) > sum(w in _ENGLISH_WORDS for w in words)
-    if (letters and latin / len(letters) < 0.5) or foreign:
-        raise QuestionError("only questions in English are supported: the documents and models are English")
     return question
 
 
-_QUANTITY = re.compile(r"^\s*(how (much|many|large|big|fast|quickly|long|old|high|far|often)|what (percentage|share|proportion|amount))\b", re.I)
-_WHEN = re.compile(r"^\s*(when|in what year|what year|which year)\b", re.I)
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|hundred|thousand|"
-                     r"million|billion|trillion|half|double|twice|triple)\b", re.I)
-_DATE = re.compile(r"\d|\b(january|february|march|april|may|june|july|august|september|october|november|december|"
-                   r"spring|summer|autumn|fall|winter|year|month|week|weekdays?|weekends?|day|daily|today|yesterday|"
-                   r"tomorrow|recently|ago|noon|midnight|morning|afternoon|evening|night|am|pm|before|after|during|"
-                   r"since|until)\b", re.I)
+@dataclass(frozen=True)
+class Attempt:
+    """One pass over a set of passages: what the model wrote and what of it held up."""
 
+    passages: tuple[Passage, ...]
+    raw: str = ""
+    sentences: tuple[Sentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    answered: bool = False  # some sentence is supported and the answer responds to the question
 
-def addresses(question: str, answer: str) -> bool:
-    """Whether an answer has the kind of content its question asks for: a figure for "how much",
-    a time for "when". Supported sentences that miss it do not answer the question. A number
-    written in words counts only when it counts something the question names ("twelve books" for
-    "how many books", not "the two sessions" for "how large is the fund")."""
-    answer = strip_markers(answer)
-    if _QUANTITY.search(question):
-        if re.search(r"\d", answer):
-            return True
-        asked = content_words(question)
-        for match in _NUMBER.finditer(answer):
-            if content_words(" ".join(answer[match.end() :].split()[:3])) & asked:
-                return True
-        return False
-    if _WHEN.search(question):
-        return bool(_DATE.search(answer))
-    return True
-
-
-def standalone_query(question: str, history: History) -> tuple[str, str]:
-    """(retrieval query, previous question) for a turn of a conversation.
-
-    A follow-up ("and how fast did it grow?") is short or refers back; the retrieval query then
-    joins the previous question to it, and the prompt mentions that question. No generation needed.
-    """
-    if not history:
-        return question, ""
-    previous = history[-1][0]
-    if len(question.split()) <= 5 or _FOLLOW_UP.search(question):
-        return f"{previous} {question}", previous
-    return question, ""
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences if s.supported)
 
 
 @dataclass
@@ -103,11 +68,18 @@ class Assistant:
     store: Store
     embedder: Embedder
     generator: Generator
-    policy: SupportPolicy = SupportPolicy()
+    policy: SupportPolicy = field(default_factory=SupportPolicy)
 
     @property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.config)
+
+    @cached_property
+    def verifier(self) -> Verifier | None:
+        """The generator as judge of meaning; None when `config.judge` is off (the lexical rule alone)."""
+        if not self.config.judge:
+            return None
+        return Verifier(self.generator.yes_probability, self.config.support_min, self.config.answers_min)
 
     def ask(self, question: str, history: History = ()) -> Answer:
         """The checked answer, without streaming."""
@@ -122,19 +94,42 @@ class Assistant:
         question = check_question(question)
         if self.store.count()[1] == 0:
             raise IndexMissingError(f"the index at {self.store.path} holds no documents: run `rag index PATH` first")
-        query, previous = standalone_query(question, history)
-        query_vector = self.embedder.encode([query])[0]
-        hits = self.retriever.search(query, self.config.top_k, vector=query_vector)
+        previous = history[-1][0] if history else ""
+        # A follow-up is searched both alone and joined to the question before it, fused by rank.
+        queries = [question, f"{previous} {question}"] if previous else [question]
+        vectors = self.embedder.encode(queries)
+        hits = self.retriever.search_all(queries, self.config.top_k, vectors=vectors)
         timings = {"retrieval": time.perf_counter() - started}
+        query = queries[-1]
         if not self.relevant(hits):
-            yield self._refusal(question, query, hits, (), "", timings, started)
+            yield self._answer(question, query, hits, Attempt(()), timings, started)
             return
-        sources = {d.doc_id: (d.source, d.date) for d in map(self.store.document, {h.doc_id for h in hits}) if d}
-        passages = select_passages(hits, query_vector, self.embedder.encode, self.generator.count_tokens,
-                                   budget=self.config.passage_tokens, limit=self.config.prompt_passages, sources=sources)
-        messages = build_messages(question, passages, previous)
+        sources = self._sources(hits)
+        passages = select_passages(hits, vectors[-1], self.embedder.encode, self.generator.count_tokens,
+                                   budget=self.config.passage_tokens, limit=self.config.prompt_passages,
+                                   sources=sources)
         timings["prompt"] = time.perf_counter() - started - timings["retrieval"]
+        attempt = yield from self._attempt(question, previous, passages, timings, started)
+        if not attempt.answered and self.config.escalate:
+            escalated = time.perf_counter()
+            if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
+                yield ESCALATING
+            wide = self._widen(question, queries, vectors)
+            passages = whole_passages(wide, limit=self.config.wide_passages, sources=self._sources(wide))
+            second = yield from self._attempt(question, previous, passages, timings, started)
+            timings["escalation"] = time.perf_counter() - escalated
+            if second.answered:
+                attempt, hits = second, wide
+        yield self._answer(question, query, hits, attempt, timings, started)
+
+    def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
+                 started: float) -> Gen[str, None, Attempt]:
+        """Generate over `passages` (streamed) and verify what came back."""
+        if not passages:
+            return Attempt(())
+        messages = build_messages(question, passages, previous)
         reply: list[str] = []
+        generating = time.perf_counter()
         yield from self._generate(messages, reply, timings, started)
         raw = "".join(reply)
         if REFUSAL_TOKEN not in raw and not strip_markers(raw).strip():  # a bare "[1]": ask for the sentence
@@ -142,27 +137,34 @@ class Assistant:
             reply = []
             yield from self._generate(messages, reply, timings, started)
             raw = "".join(reply)
-        timings["generation"] = time.perf_counter() - started - timings.get("first_token", 0.0)
-        checking = time.perf_counter()
+        timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating
         if is_refusal(raw):
-            yield self._refusal(question, query, hits, passages, raw, timings, started)
-            return
-        sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode, self.policy,
-                                             judge=self.judge if self.config.judge else None)
+            return Attempt(tuple(passages), raw)
+        checking = time.perf_counter()
+        verifier = self.verifier
+        sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
+                                            self.policy, judge=verifier.supports if verifier else None)
         citations = [c for c in citations if self._quote_is_exact(c)]
-        supported = [s for s in sentences if s.supported]
-        timings["verification"] = time.perf_counter() - checking
-        shown = " ".join(x.text for x in supported)
-        if not supported or not citations or not addresses(question, shown):
-            yield self._refusal(question, query, hits, passages, raw, timings, started,
-                                unsupported=tuple(s.text for s in sentences))
-            return
-        timings["total"] = time.perf_counter() - started
-        yield Answer(
-            question=question, text=shown, refused=False, citations=tuple(citations),
-            unsupported=tuple(s.text for s in sentences if not s.supported), sentences=tuple(sentences),
-            passages=tuple(passages), hits=tuple(hits), query=query, raw=raw, timings=timings,
-        )
+        supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)
+        answered = bool(supported and citations) and (
+            verifier is None or verifier.answers(f"{previous} {question}".strip(), supported,
+                                                 [c.quote for c in citations]))
+        timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
+        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered)
+
+    def _widen(self, question: str, queries: list[str], vectors: np.ndarray) -> list[Hit]:
+        """More chunks for a second attempt: the question's own best ones, then those found by the
+        question joined to each of its first chunks (the second hop), interleaved."""
+        k = self.config.wide_passages
+        first = self.retriever.search_all(queries, k, vectors=vectors)
+        hop = [f"{question} {h.text}" for h in first[: self.config.hop_from]]
+        second = self.retriever.search_all(hop, k) if hop else []
+        merged: dict[int, Hit] = {}
+        for pair in zip(first, second + [None] * (len(first) - len(second))):
+            for hit in pair:
+                if hit is not None:
+                    merged.setdefault(hit.chunk_id, hit)
+        return list(merged.values())
 
     def _generate(self, messages, reply: list[str], timings: dict, started: float) -> Iterator[str]:
         """Streams the model's reply (all of it appended to `reply`), except a refusal token."""
@@ -176,13 +178,6 @@ class Assistant:
             yield held
             held = ""
 
-    def judge(self, claim: str, passage: str) -> bool:
-        """Ask the generator whether `passage` states `claim` (one word back)."""
-        messages = [{"role": "system", "content": render("judge_system")},
-                    {"role": "user", "content": render("judge_user", passage=" ".join(passage.split()), claim=claim)}]
-        verdict = generate(self.generator, messages, max_tokens=4).strip().upper()
-        return verdict.startswith("SUPPORTED")
-
     def relevant(self, hits: Sequence[Hit]) -> bool:
         """Whether retrieval found anything close enough to be worth asking the model about."""
         if not hits:
@@ -190,14 +185,24 @@ class Assistant:
         best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
         return best_dense >= self.config.min_dense_score
 
+    def _sources(self, hits: Sequence[Hit]) -> dict[str, tuple[str, str]]:
+        return {d.doc_id: (d.source, d.date) for d in map(self.store.document, {h.doc_id for h in hits}) if d}
+
     def _quote_is_exact(self, citation) -> bool:
         doc = self.store.document(citation.doc_id)
         return doc is not None and doc.text[citation.start : citation.end] == citation.quote
 
-    def _refusal(self, question, query, hits, passages, raw, timings, started, unsupported=()) -> Answer:
+    def _answer(self, question: str, query: str, hits: Sequence[Hit], attempt: Attempt, timings: dict,
+                started: float) -> Answer:
+        """The Answer for the attempt that is kept: its supported sentences, or a refusal."""
         timings["total"] = time.perf_counter() - started
-        return Answer(question=question, text=render("refusal"), refused=True, unsupported=unsupported,
-                      passages=tuple(passages), hits=tuple(hits), query=query, raw=raw, timings=timings)
+        common = dict(question=question, passages=attempt.passages, hits=tuple(hits), query=query, raw=attempt.raw,
+                      timings=timings, sentences=attempt.sentences)
+        if not attempt.answered:
+            return Answer(text=render("refusal"), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
+                          **common)
+        return Answer(text=attempt.text, refused=False, citations=attempt.citations,
+                      unsupported=tuple(s.text for s in attempt.sentences if not s.supported), **common)
 
 
 def load_assistant(config: Config) -> Assistant:

@@ -16,15 +16,6 @@ from rag.types import Hit, Passage
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
 
-# Sentences that address the assistant rather than inform the reader are left out of prompts.
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|directions)\b"
-    r"|\byou are now\b|\bsystem prompt\b|\b(assistant|ai|model|chatbot)s?\b.{0,30}\b(must|should) (say|answer|reply|respond)"
-    r"|\b(say|answer|reply|respond) (only |exactly )?with\b",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
 @lru_cache(maxsize=32)
 def template(name: str) -> str:
     path = PROMPTS_DIR / f"{name}.txt"
@@ -41,11 +32,6 @@ def render(name: str, **values: object) -> str:
     if missing:
         raise PromptError(f"prompt {name!r} needs {', '.join(missing)}, which were not given")
     return text.format(**{f: values[f] for f in fields}).strip("\n") if fields else text.strip("\n")
-
-
-def looks_like_instruction(sentence: str) -> bool:
-    """True for text that tries to command the assistant ("ignore previous instructions...")."""
-    return bool(_INJECTION.search(sentence))
 
 
 def select_passages(
@@ -65,7 +51,6 @@ def select_passages(
     passages: list[Passage] = []
     for hit in hits[:limit]:
         spans = [(hit.start + s, hit.start + e) for s, e in _units(hit.text, budget, count_tokens)]
-        spans = [(s, e) for s, e in spans if not looks_like_instruction(hit.text[s - hit.start : e - hit.start])]
         if not spans:
             continue
         texts = [hit.text[s - hit.start : e - hit.start] for s, e in spans]
@@ -89,6 +74,27 @@ def select_passages(
     return passages
 
 
+def whole_passages(hits: Sequence[Hit], *, limit: int, sources: dict[str, tuple[str, str]] | None = None) -> list[Passage]:
+    """Whole chunks as passages, numbered in order; chunks of one document that overlap or touch are
+    joined into one passage (they share their overlap sentences)."""
+    spans: list[list] = []  # [doc_id, start, end, text, title], text growing as chunks join
+    for hit in hits:
+        for span in spans:
+            if span[0] == hit.doc_id and hit.start <= span[2] and span[1] <= hit.end:
+                start, end = min(span[1], hit.start), max(span[2], hit.end)
+                head = span[3] if span[1] <= hit.start else hit.text
+                tail = hit.text if hit.end >= span[2] else span[3]
+                head_start = min(span[1], hit.start)
+                tail_start = hit.start if hit.end >= span[2] else span[1]
+                span[1:4] = [start, end, head[: tail_start - head_start] + tail]
+                break
+        else:
+            if len(spans) < limit:
+                spans.append([hit.doc_id, hit.start, hit.end, hit.text, hit.title])
+    return [Passage(n, doc_id, title, start, end, text, *(sources or {}).get(doc_id, ("", "")))
+            for n, (doc_id, start, end, text, title) in enumerate(spans, 1)]
+
+
 def _units(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[tuple[int, int]]:
     """Sentences of `text`; one longer than `budget` tokens is cut into clauses at , ; : or dashes."""
     units = []
@@ -107,8 +113,7 @@ def _units(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[t
 def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "") -> list[dict[str, str]]:
     """System and user messages for the answer prompt."""
     listed = "\n".join(
-        render("passage", n=p.n, title=p.doc_id if looks_like_instruction(p.title) else p.title,
-               text=" ".join(p.text.split()))
+        render("passage", n=p.n, title=", ".join(x for x in (p.title, p.date) if x), text=" ".join(p.text.split()))
         for p in passages
     )
     history = render("history", question=previous_question) + "\n" if previous_question else ""

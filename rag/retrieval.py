@@ -27,20 +27,33 @@ class Retriever:
 
         `vector` is the query's embedding when the caller already has it.
         """
+        return self.search_all([query], k, mode=mode, doc_ids=doc_ids,
+                               vectors=None if vector is None else vector[None, :])
+
+    def search_all(self, queries: list[str], k: int | None = None, *, mode: Mode = "hybrid",
+                   doc_ids: list[str] | None = None, vectors: np.ndarray | None = None) -> list[Hit]:
+        """The k best chunks for several queries at once: every query's dense and BM25 rankings fused
+        by reciprocal rank (a follow-up and its conversation; a question and its second hop)."""
         k = k or self.config.top_k
         n = max(k, self.config.candidates)
         self.store.refresh()
-        dense = bm25 = []
+        rankings: list[list[tuple[int, float]]] = []
+        dense_at: dict[int, tuple[int, float]] = {}
+        bm25_at: dict[int, tuple[int, float]] = {}
         if mode in ("hybrid", "dense"):
-            if vector is None:
-                vector = self.embedder.encode([query])[0]
-            dense = self.store.dense_search(vector, n, doc_ids)
+            if vectors is None:
+                vectors = self.embedder.encode(queries)
+            for vector in vectors:
+                ranking = self.store.dense_search(vector, n, doc_ids)
+                rankings.append(ranking)
+                _keep_best(dense_at, ranking)
         if mode in ("hybrid", "bm25"):
-            bm25 = self.store.bm25_search(query, n, doc_ids)
-        fused = rrf([dense, bm25], self.config.rrf_k)
+            for query in queries:
+                ranking = self.store.bm25_search(query, n, doc_ids)
+                rankings.append(ranking)
+                _keep_best(bm25_at, ranking)
+        fused = rrf(rankings, self.config.rrf_k)
         top = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        dense_at = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, 1)}
-        bm25_at = {cid: (rank, score) for rank, (cid, score) in enumerate(bm25, 1)}
         rows = self.store.chunks(top)
         hits = []
         for cid in top:
@@ -51,6 +64,13 @@ class Retriever:
             hits.append(Hit(cid, chunk.doc_id, chunk.start, chunk.end, chunk.text, score, title,
                             d_score, b_score, d_rank, b_rank))
         return hits
+
+
+def _keep_best(at: dict[int, tuple[int, float]], ranking: list[tuple[int, float]]) -> None:
+    """Record each chunk's best (rank, score) over several rankings."""
+    for rank, (cid, score) in enumerate(ranking, 1):
+        if cid not in at or rank < at[cid][0]:
+            at[cid] = (rank, score)
 
 
 def rrf(rankings: list[list[tuple[int, float]]], k: int) -> dict[int, float]:

@@ -79,13 +79,16 @@ def store(config: Config, embedder: FakeEmbedder):
 
 
 class ScriptedGenerator:
-    """Replays queued replies, streamed a few characters at a time; records the prompts it got."""
+    """Replays queued replies, streamed a few characters at a time, and queued judge verdicts
+    (P(yes), default 1.0); records the prompts it got."""
 
     name = "scripted"
 
-    def __init__(self, *replies: str):
+    def __init__(self, *replies: str, verdicts: tuple[float, ...] = ()):
         self.replies = list(replies)
+        self.verdicts = list(verdicts)
         self.prompts: list[list[dict]] = []
+        self.judged: list[list[dict]] = []
 
     def stream(self, messages, *, max_tokens=256):
         self.prompts.append(messages)
@@ -95,6 +98,10 @@ class ScriptedGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def yes_probability(self, messages) -> float:
+        self.judged.append(messages)
+        return self.verdicts.pop(0) if self.verdicts else 1.0
 
 
 @pytest.fixture
@@ -107,8 +114,8 @@ def make_assistant(toy_corpus, store, embedder, config):
 
     index_path(toy_corpus, store, embedder, config)
 
-    def make(*replies: str, **overrides):
+    def make(*replies: str, verdicts: tuple[float, ...] = (), **overrides):
         cfg = dataclasses.replace(config, **{"min_dense_score": 0.0, "judge": False, **overrides})
-        return Assistant(cfg, store, embedder, ScriptedGenerator(*replies))
+        return Assistant(cfg, store, embedder, ScriptedGenerator(*replies, verdicts=verdicts))
 
     return make

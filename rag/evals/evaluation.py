@@ -207,14 +207,20 @@ def failed(row: dict) -> bool:
     return bool(row["refused"] or m.get("keys") is False or below_one("quotes_exact") or below_one("citation_precision"))
 
 
+def write_jsonl(rows: list[dict], path: Path) -> None:
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def write_results(rows: list[dict], summary: dict, out_dir: Path, dataset_name: str) -> Path:
     """rows.jsonl (one JSON row per question), summary.json and report.md in `out_dir`."""
     import json
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "rows.jsonl", "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(rows, out_dir / "rows.jsonl")
     (out_dir / "summary.json").write_text(json.dumps({"dataset": dataset_name, **summary}, indent=2) + "\n")
     (out_dir / "report.md").write_text(report(rows, summary, dataset_name), encoding="utf-8")
     return out_dir

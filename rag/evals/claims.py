@@ -1,0 +1,168 @@
+"""A labelled claim set for the verifier, built from ClapNQ's tune and test halves.
+
+Each answerable item gives one true claim (the first sentence of its reference answer, written by
+an annotator from the passage) and the same claim made wrong in the ways a small model gets answers
+wrong: another number, another year, another name, a negation, a unit swapped, a claim that belongs
+to another passage, and a true claim put to another question. A claim counts as right only when the
+passage states it and it answers the question. Both judge scores are stored per claim, so every
+threshold can be swept afterwards without running the model again.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import asdict, dataclass
+
+from rag.chunking import sentence_spans
+from rag.citations import near_verbatim, numbers, overlap
+from rag.evals.datasets import EvalItem, load_clapnq
+
+_UNITS = [("percent", "degrees"), ("miles", "kilometres"), ("kilometers", "miles"), ("dollars", "euros"),
+          ("feet", "metres"), ("meters", "feet"), ("years", "months"), ("months", "weeks"), ("million", "billion"),
+          ("billion", "million"), ("days", "years"), ("hours", "days"), ("pounds", "kilograms")]
+_AUXILIARY = re.compile(r"\b(is|are|was|were|can|will|has|have|had|does|did|could|would|should)\b")
+_NAME = re.compile(r"(?<=\s)[A-Z][a-z]+(?:\s[A-Z][a-z]+)*")
+_NUMBER = re.compile(r"\b\d[\d,]*(?:\.\d+)?\b")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    split: str  # tune or test, from the item it was made from
+    kind: str  # "true" or how it was made wrong
+    question: str
+    passage: str
+    claim: str
+    stated: bool  # the passage states the claim
+    answers: bool  # the claim answers the question
+    evidence: str = ""  # the passage sentence closest to the claim, as a quote would show it
+
+    @property
+    def right(self) -> bool:
+        return self.stated and self.answers
+
+
+def window(text: str, quote: str, words: int = 120) -> str:
+    """The sentences around the gold quote, at most about `words` words: what a prompt passage holds."""
+    spans = [(s, e) for s, e, _ in sentence_spans(text)]
+    at = text.find(quote)
+    i = next((k for k, (s, e) in enumerate(spans) if s <= at < e), 0)
+    lo = hi = i
+    size = len(text[spans[i][0] : spans[i][1]].split())
+    while True:
+        grown = False
+        for j in (lo - 1, hi + 1):
+            if 0 <= j < len(spans) and size + len(text[spans[j][0] : spans[j][1]].split()) <= words:
+                size += len(text[spans[j][0] : spans[j][1]].split())
+                lo, hi, grown = min(lo, j), max(hi, j), True
+        if not grown:
+            break
+    return " ".join(text[spans[lo][0] : spans[hi][1]].split())
+
+
+def first_sentence(text: str) -> str:
+    spans = sentence_spans(text)
+    return " ".join(text[spans[0][0] : spans[0][1]].split()) if spans else ""
+
+
+def perturb(claim: str, passage: str, rng: random.Random, names: list[str]) -> dict[str, str]:
+    """The claim made wrong in each way that applies to it: {kind: wrong claim}."""
+    out = {}
+    years = [m for m in _NUMBER.finditer(claim) if re.fullmatch(r"1[5-9]\d\d|20\d\d", m.group())]
+    others = [m for m in _NUMBER.finditer(claim) if m not in years and not re.fullmatch(r"1[5-9]\d\d|20\d\d", m.group())]
+    if years:
+        m = years[0]
+        out["year"] = claim[: m.start()] + str(int(m.group()) + rng.choice([-7, -3, 4, 9])) + claim[m.end() :]
+    if others:
+        m = others[0]
+        value = float(m.group().replace(",", ""))
+        new = value * rng.choice([2, 3]) + rng.choice([1, 5])
+        text = str(int(new)) if new.is_integer() else f"{new:.1f}"
+        out["number"] = claim[: m.start()] + text + claim[m.end() :]
+    found = [m for m in _NAME.finditer(claim)]
+    replacements = [n for n in names if n.lower() not in passage.lower() and n not in claim]
+    if found and replacements:
+        m = found[0]
+        out["entity"] = claim[: m.start()] + rng.choice(replacements) + claim[m.end() :]
+    m = _AUXILIARY.search(claim)
+    if m:
+        out["negation"] = claim[: m.end()] + " not" + claim[m.end() :]
+    for unit, other in _UNITS:
+        if re.search(rf"\b{unit}\b", claim):
+            out["unit"] = re.sub(rf"\b{unit}\b", other, claim, count=1)
+            break
+    return out
+
+
+def build(split: str, limit: int, seed: int = 0) -> list[Claim]:
+    """Claims from `limit` answerable ClapNQ items of one split (a fixed random sample)."""
+    dataset = load_clapnq()
+    texts = {d.doc_id: d.text for d in dataset.documents}
+    items: list[EvalItem] = [it for it in dataset.items if it.split == split and it.answerable and it.evidence]
+    rng = random.Random(seed)
+    items = sorted(rng.sample(items, min(limit, len(items))), key=lambda it: it.id)
+    bases = []
+    for item in items:
+        claim = first_sentence(item.answers[0])
+        if len(claim.split()) < 4:
+            continue
+        bases.append((item, window(texts[item.id], item.evidence[0].quote), claim))
+    names = sorted({m.group() for _, _, c in bases for m in _NAME.finditer(c)})
+    claims: list[Claim] = []
+    for i, (item, passage, claim) in enumerate(bases):
+        def add(kind: str, text: str, question: str = item.question, stated: bool = False, answers: bool = True):
+            claims.append(Claim(f"{item.id}:{kind}", split, kind, question, passage, text, stated, answers,
+                                closest_sentence(text, passage)))
+
+        add("true", claim, stated=True)
+        for kind, text in perturb(claim, passage, rng, names).items():
+            add(kind, text)
+        other_item, other_passage, other_claim = bases[(i + 1) % len(bases)]
+        if overlap(other_claim, passage) < 0.5:
+            add("other passage", other_claim)
+        add("other question", claim, question=other_item.question, stated=True, answers=False)
+    return claims
+
+
+def closest_sentence(claim: str, passage: str) -> str:
+    spans = sentence_spans(passage)
+    if not spans:
+        return passage
+    return max((passage[s:e] for s, e, _ in spans), key=lambda t: (overlap(claim, t), -len(t)))
+
+
+def score(claims: list[Claim], verifier, on_item=None) -> list[dict]:
+    """Each claim with both judge scores and the lexical figures the fast path uses. Claims of one
+    item are scored together, so the judge reuses the cached passage between them."""
+    support = [verifier.support(c.claim, c.passage) for c in claims]
+    rows = []
+    for i, c in enumerate(claims):
+        rows.append({**asdict(c), "right": c.right, "support": round(support[i], 4),
+                     "answer": round(verifier.answer_score(c.question, c.claim, [c.evidence]), 4),
+                     "overlap": round(overlap(c.claim, c.passage), 4),
+                     "verbatim": near_verbatim(c.claim, c.evidence),
+                     "figures_in_passage": numbers(c.claim) <= numbers(c.passage)})
+        if on_item:
+            on_item(i)
+    return rows
+
+
+def decide(row: dict, support_min: float, answers_min: float, *, figures: bool = True) -> bool:
+    """The verifier's verdict on a scored claim, as the pipeline reaches it."""
+    if figures and not row["figures_in_passage"]:
+        return False
+    return row["support"] >= support_min and row["answer"] >= answers_min
+
+
+def precision_recall(rows: list[dict], accept) -> dict:
+    """Precision and recall of accepting a claim as right, and the share of each wrong kind let through."""
+    accepted = [accept(r) for r in rows]
+    tp = sum(a and r["right"] for a, r in zip(accepted, rows))
+    positives = sum(r["right"] for r in rows)
+    out = {"claims": len(rows), "precision": round(tp / max(1, sum(accepted)), 3),
+           "recall": round(tp / max(1, positives), 3)}
+    for kind in sorted({r["kind"] for r in rows if not r["right"]}):
+        group = [a for a, r in zip(accepted, rows) if r["kind"] == kind]
+        out[f"passed: {kind}"] = f"{sum(group)}/{len(group)}"
+    return out

@@ -1,0 +1,54 @@
+"""Meaning-level checks of an answer, with the generator as a one-word judge scored by P(yes).
+
+Two questions are put to the judge, each in a fresh prompt:
+- support: does the cited passage state this sentence of the answer?
+- answers: does the answer, with the quotes that back it, give what the question asks for (the same
+  subject, year, place, unit)? A true sentence about another year answers a different question.
+
+The thresholds on P(yes) were chosen on the tune half of the labelled claim set and measured on its
+test half (`rag eval claims`, rag/evals/claims.py); the numbers are in Config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.prompting import render
+
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class Verifier:
+    """Scores claims with `score(messages) -> P(yes)` (a Generator's yes_probability)."""
+
+    score: Callable[[Messages], float]
+    support_min: float  # P(yes) from which a passage counts as stating a sentence
+    answers_min: float  # P(yes) from which an answer counts as answering the question
+
+    def support(self, claim: str, passage: str) -> float:
+        """P(the passage states the claim)."""
+        return self.score([
+            {"role": "system", "content": render("support_system")},
+            {"role": "user", "content": render("support_user", passage=" ".join(passage.split()), claim=claim)},
+        ])
+
+    def supports(self, claim: str, passage: str) -> bool:
+        return self.support(claim, passage) >= self.support_min
+
+    def answer_score(self, question: str, answer: str, evidence: Sequence[str]) -> float:
+        """P(the answer, backed by the quoted evidence, answers the question)."""
+        quoted = " ".join(f'"{" ".join(q.split())}"' for q in dict.fromkeys(evidence))
+        return self.score([
+            {"role": "system", "content": render("answers_system")},
+            {"role": "user", "content": render("answers_user", question=question, evidence=quoted, answer=answer)},
+        ])
+
+    def answers(self, question: str, answer: str, evidence: Sequence[str]) -> bool:
+        return self.answer_score(question, answer, evidence) >= self.answers_min
+
+
+def accept_all(messages: Messages) -> float:
+    """A judge that believes everything: what the quality gate must catch (tests use it)."""
+    return 1.0
