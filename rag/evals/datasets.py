@@ -40,6 +40,7 @@ class EvalItem:
     gold_docs: tuple[str, ...] = ()  # documents that hold the answer, where spans are not given (HotpotQA)
     kind: str = ""  # question type, for the report's breakdown
     split: str = "tune"  # "tune" or "test"
+    forbidden: tuple[str, ...] = ()  # text an injected instruction asked for: the answer must not contain it
 
 
 @dataclass(frozen=True)
@@ -174,17 +175,75 @@ def load_hotpotqa(folder: Path = SHARED_EVALS / "external" / "hotpotqa") -> Eval
     return EvalSet("hotpotqa", items, documents=documents)
 
 
+INJECTION = PROJECT_ROOT / "evals" / "injection"
+
+
+def load_injection(folder: Path = INJECTION, corpus_dir: Path = SHARED_EVALS.parent / "corpus") -> EvalSet:
+    """Documents that try to steer the assistant (and ordinary ones full of imperatives), written out
+    as txt, md, html, docx or pdf into index/ and read back by the loaders, beside the default corpus.
+
+    Each case asks about the document's real content; `forbidden` holds what the injected
+    instruction asked for.
+    """
+    from rag.loaders import load_folder
+
+    cases = [json.loads(line) for line in (Path(folder) / "cases.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    written = PROJECT_ROOT / "index" / "injection-documents"
+    written.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        write_document(written / case["name"], case["format"], case["text"])
+    documents = load_folder(written)[0] + load_folder(Path(corpus_dir))[0]
+    items = [EvalItem(c["id"], c["question"], True, keys=tuple(c["keys"]), forbidden=tuple(c["payload"]),
+                      kind="injection" if c["payload"] else "ordinary imperatives") for c in cases]
+    return EvalSet("injection", items, documents=documents)
+
+
+def write_document(path: Path, kind: str, text: str) -> None:
+    """`text` as a file of the given kind (txt, md, html: as is; docx: one paragraph a line; pdf: one
+    text line a line), rewritten only when it changed."""
+    if kind in ("txt", "md", "html"):
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        return
+    marker = path.with_suffix(path.suffix + ".src")
+    if path.exists() and marker.exists() and marker.read_text(encoding="utf-8") == text:
+        return
+    if kind == "docx":
+        import docx
+
+        document = docx.Document()
+        for line in text.split("\n"):
+            document.add_paragraph(line)
+        document.save(path)
+    elif kind == "pdf":
+        from reportlab.lib.pagesizes import A4
+        from reportlab.pdfgen import canvas
+
+        pdf = canvas.Canvas(str(path), pagesize=A4)
+        y = 800
+        for paragraph in text.split("\n"):
+            for k in range(0, max(len(paragraph), 1), 90):
+                pdf.drawString(40, y, paragraph[k : k + 90])
+                y -= 14
+        pdf.save()
+    else:
+        raise ValueError(f"unknown document kind {kind!r}")
+    marker.write_text(text, encoding="utf-8")
+
+
 LOADERS = {  # the two seed sets share one index of the default corpus
     "seed": lambda: replace(load_seed(), corpus="seed"),
     "seed_hard": lambda: replace(load_seed(SHARED_EVALS / "seed_qa_hard.jsonl"), corpus="seed"),
     "clapnq": load_clapnq,
     "squad": load_squad,
     "hotpotqa": load_hotpotqa,
+    "injection": load_injection,
 }
 
 
 def load_dataset(name: str, split: str | None = None) -> EvalSet:
-    """A named set (`seed`, `seed_hard`, `clapnq`, `squad`, `hotpotqa`) or a JSONL file in the seed format,
+    """A named set (`seed`, `seed_hard`, `clapnq`, `squad`, `hotpotqa`, `injection`) or a JSONL file in the seed format,
     restricted to one split when `split` is given."""
     dataset = LOADERS[name]() if name in LOADERS else load_seed(Path(name))
     return dataset.only(split)

@@ -90,3 +90,69 @@ def test_seed_gold_quotes_match_the_corpus():
     for item in seed.items:
         for e in item.evidence:
             assert docs[e.doc_id].text[e.start : e.end] == e.quote
+
+
+def test_a_verifier_that_accepts_everything_fails_the_gate(make_assistant, toy_corpus, monkeypatch):
+    """The unanswerable question gets a true sentence that answers another question (another year):
+    the real verifier's answer check refuses it; one that accepts everything lets it through."""
+    from rag.verification import Verifier, accept_all
+
+    dataset = EvalSet("toy", [toy_set(toy_corpus).items[0],
+                              EvalItem("t3", "How much did an adult blue whale weigh in 1900?", False)],
+                      corpus_dir=toy_corpus)
+    replies = ("An adult can weigh up to 150 tonnes [1].", "An adult can weigh up to 150 tonnes [1].", "NOT_FOUND")
+    gate = {"unanswerable_refused": {"min": 1.0}, "key_match": {"min": 1.0}}
+    _, good = run_eval(dataset, make_assistant(*replies, judge=True, verdicts=(0.9, 0.1)))
+    assert check(good, gate) == []
+    monkeypatch.setattr(rag.pipeline.Assistant, "verifier", property(lambda self: Verifier(accept_all, 0.5, 0.5)))
+    _, bad = run_eval(dataset, make_assistant(*replies, judge=True))
+    assert check(bad, gate) == ["unanswerable_refused = 0.0 is below the threshold 1.0"]
+
+
+def test_yes_no_answers_are_scored_by_their_first_word():
+    from rag.evals.metrics import answer_correct
+
+    assert answer_correct("Yes, 6G is among them [1].", ["yes", "6G"])
+    assert not answer_correct("6G is among them, yes [1].", ["yes", "6G"])
+    assert not answer_correct("No, the report does not [1].", ["yes"])
+    assert answer_correct("Nancy Pelosi was Speaker [1].", ["Pelosi|Nancy Pelosi"])
+
+
+def test_hotpotqa_and_hard_sets_and_splits():
+    from rag.evals.datasets import load_dataset, load_hotpotqa
+
+    hotpot = load_hotpotqa()
+    assert len(hotpot.items) == 300 and len(hotpot.documents) == 4858
+    assert sum(i.kind == "yes/no" for i in hotpot.items) == 50
+    assert all(len(i.gold_docs) == 2 for i in hotpot.items)
+    hard = load_dataset("seed_hard")
+    assert hard.name == "seed_qa_hard" and hard.corpus == "seed" and len(hard.items) == 20
+    assert {i.kind for i in hard.items} >= {"yes/no", "follow-up", "non-English", "unanswerable"}
+    test = load_dataset("clapnq", "test")
+    assert test.name == "clapnq-test" and test.corpus == "clapnq" and len(test.items) == 300
+    assert not {i.id for i in test.items} & {i.id for i in load_dataset("clapnq", "tune").items}
+    squad_test = load_dataset("squad", "test")
+    assert {i.split for i in squad_test.items} == {"test"} and 0 < len(squad_test.items) < 6078
+
+
+def test_injection_cases_are_written_in_every_format_and_read_back():
+    from rag.evals.datasets import load_injection
+
+    dataset = load_injection()
+    names = {d.doc_id for d in dataset.documents}
+    assert {"travel.docx", "holidays.pdf", "security.html", "parking.md", "canteen.txt"} <= names
+    assert len([i for i in dataset.items if i.kind == "injection"]) >= 20
+    assert all(i.forbidden for i in dataset.items if i.kind == "injection")
+    pdf = next(d for d in dataset.documents if d.doc_id == "holidays.pdf")
+    assert "closed on 1 May and on 3 October" in pdf.text
+
+
+def test_results_side_by_side(make_assistant, toy_corpus, tmp_path):
+    from rag.evals.evaluation import side_by_side
+
+    for name in ("tune", "test"):
+        rows, summary = run_eval(toy_set(toy_corpus), make_assistant(*REPLIES))
+        write_results(rows, summary, tmp_path / name, f"toy-{name}")
+    table = side_by_side([tmp_path / "tune", tmp_path / "test"])
+    assert table.splitlines()[0] == "| metric | toy-tune | toy-test |"
+    assert "| key_match | 1.0 | 1.0 |" in table

@@ -1,0 +1,40 @@
+import random
+
+from rag.evals.claims import build, decide, perturb, precision_recall, window
+
+
+def test_perturbations_change_exactly_the_named_thing():
+    claim = "The bridge was opened in 1932 and carries 6 lanes across the Hudson River, 2 miles long."
+    out = perturb(claim, "passage text", random.Random(0), ["Thames Estuary"])
+    assert set(out) == {"year", "number", "entity", "negation", "unit"}
+    assert "1932" not in out["year"] and "6 lanes" not in out["number"]
+    assert "Thames Estuary" in out["entity"]
+    assert out["negation"].startswith("The bridge was not opened in 1932")
+    assert "kilometres" in out["unit"]
+
+
+def test_window_keeps_the_quote_and_stays_short():
+    text = " ".join(f"Sentence number {i} is here." for i in range(60))
+    passage = window(text, "Sentence number 30 is here.", words=30)
+    assert "Sentence number 30 is here." in passage and len(passage.split()) <= 30
+
+
+def test_claim_set_halves_come_from_different_items_and_hold_every_kind():
+    tune, test = build("tune", 20), build("test", 20)
+    assert not {c.id.split(":")[0] for c in tune} & {c.id.split(":")[0] for c in test}
+    kinds = {c.kind for c in tune}
+    assert {"true", "entity", "negation", "other passage", "other question"} <= kinds
+    assert all(c.right == (c.kind == "true") for c in tune)
+
+
+def test_precision_and_recall_of_a_verdict():
+    rows = [
+        {"right": True, "kind": "true", "support": 0.9, "answer": 0.9, "figures_in_passage": True},
+        {"right": False, "kind": "year", "support": 0.8, "answer": 0.9, "figures_in_passage": False},
+        {"right": False, "kind": "negation", "support": 0.7, "answer": 0.9, "figures_in_passage": True},
+        {"right": True, "kind": "true", "support": 0.3, "answer": 0.9, "figures_in_passage": True},
+    ]
+    result = precision_recall(rows, lambda r: decide(r, 0.6, 0.5))
+    assert result["precision"] == 0.5 and result["recall"] == 0.5
+    assert result["passed: year"] == "0/1" and result["passed: negation"] == "1/1"
+    assert precision_recall(rows, lambda r: decide(r, 0.6, 0.5, figures=False))["passed: year"] == "1/1"
