@@ -147,8 +147,7 @@ class Assistant:
         citations = [c for c in citations if self._quote_is_exact(c)]
         supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)
         answered = bool(supported and citations) and (
-            verifier is None or verifier.answers(f"{previous} {question}".strip(), supported,
-                                                 [c.quote for c in citations]))
+            verifier is None or verifier.answers(f"{previous} {question}".strip(), supported))
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered)
 

@@ -139,7 +139,7 @@ def score(claims: list[Claim], verifier, on_item=None) -> list[dict]:
     rows = []
     for i, c in enumerate(claims):
         rows.append({**asdict(c), "right": c.right, "support": round(support[i], 4),
-                     "answer": round(verifier.answer_score(c.question, c.claim, [c.evidence]), 4),
+                     "answer": round(verifier.answer_score(c.question, c.claim), 4),
                      "overlap": round(overlap(c.claim, c.passage), 4),
                      "verbatim": near_verbatim(c.claim, c.evidence),
                      "figures_in_passage": numbers(c.claim) <= numbers(c.passage)})
@@ -148,11 +148,13 @@ def score(claims: list[Claim], verifier, on_item=None) -> list[dict]:
     return rows
 
 
-def decide(row: dict, support_min: float, answers_min: float, *, figures: bool = True) -> bool:
-    """The verifier's verdict on a scored claim, as the pipeline reaches it."""
+def decide(row: dict, support_min: float, answers_min: float, *, figures: bool = True, fast_path: bool = True) -> bool:
+    """The verifier's verdict on a scored claim, as the pipeline reaches it: every figure in the
+    passage, near-verbatim or judged stated, and judged to answer the question."""
     if figures and not row["figures_in_passage"]:
         return False
-    return row["support"] >= support_min and row["answer"] >= answers_min
+    stated = (fast_path and row["verbatim"]) or row["support"] >= support_min
+    return stated and row["answer"] >= answers_min
 
 
 def precision_recall(rows: list[dict], accept) -> dict:

@@ -29,12 +29,13 @@ def test_claim_set_halves_come_from_different_items_and_hold_every_kind():
 
 def test_precision_and_recall_of_a_verdict():
     rows = [
-        {"right": True, "kind": "true", "support": 0.9, "answer": 0.9, "figures_in_passage": True},
-        {"right": False, "kind": "year", "support": 0.8, "answer": 0.9, "figures_in_passage": False},
-        {"right": False, "kind": "negation", "support": 0.7, "answer": 0.9, "figures_in_passage": True},
-        {"right": True, "kind": "true", "support": 0.3, "answer": 0.9, "figures_in_passage": True},
+        {"right": True, "kind": "true", "support": 0.9, "answer": 0.9, "figures_in_passage": True, "verbatim": False},
+        {"right": False, "kind": "year", "support": 0.8, "answer": 0.9, "figures_in_passage": False, "verbatim": False},
+        {"right": False, "kind": "negation", "support": 0.7, "answer": 0.9, "figures_in_passage": True, "verbatim": False},
+        {"right": True, "kind": "true", "support": 0.3, "answer": 0.9, "figures_in_passage": True, "verbatim": True},
     ]
     result = precision_recall(rows, lambda r: decide(r, 0.6, 0.5))
-    assert result["precision"] == 0.5 and result["recall"] == 0.5
+    assert result["precision"] == 0.667 and result["recall"] == 1.0, "the near-verbatim claim needs no support score"
+    assert precision_recall(rows, lambda r: decide(r, 0.6, 0.5, fast_path=False))["recall"] == 0.5
     assert result["passed: year"] == "0/1" and result["passed: negation"] == "1/1"
     assert precision_recall(rows, lambda r: decide(r, 0.6, 0.5, figures=False))["passed: year"] == "1/1"
