@@ -41,13 +41,40 @@ class SupportPolicy:
     # From this word overlap with one passage sentence (same figures, same negations) a sentence is
     # near-verbatim and the judge is not asked.
     verbatim_overlap: float = 1.0
+    # The judge's P(yes) from which a passage counts as stating a sentence (Config.support_min).
+    judge_min: float = 0.5
+    # Words of the passage the judge reads: the best-matching sentence and its neighbours.
+    judge_words: int = 60
 
 
-def evidence_text(passage: Passage) -> str:
-    """What a passage states, as the judge reads it: its document's title and date, then its text
-    (a news article's "this year" is the year of its date)."""
+def evidence_text(passage: Passage, around: tuple[int, int] | None = None, words: int = 0) -> str:
+    """What a passage states, as the judge reads it: its document's title and date (a news article's
+    "this year" is the year of its date), then its text, or with `around` only the whole sentences
+    around that span, about `words` words at most."""
+    text = passage.text
+    if around is not None:
+        start, end = window(text, *around, words)
+        text = text[start:end]
     header = ", ".join(x for x in (passage.title, passage.date) if x)
-    return f"({header}) {passage.text}" if header else passage.text
+    text = " ".join(text.split())
+    return f"({header}) {text}" if header else text
+
+
+def window(text: str, start: int, end: int, words: int) -> tuple[int, int]:
+    """The span of the whole sentences of `text` around [start, end), grown a sentence at a time on
+    each side while it stays within about `words` words."""
+    spans = [(s, e) for s, e, _ in sentence_spans(text)] or [(0, len(text))]
+    lo = hi = next((k for k, (s, e) in enumerate(spans) if s <= start < e), 0)
+    size = lambda k: len(text[spans[k][0] : spans[k][1]].split())
+    used = size(lo)
+    grown = True
+    while grown:
+        grown = False
+        for k in (lo - 1, hi + 1):
+            if 0 <= k < len(spans) and used + size(k) <= words:
+                used += size(k)
+                lo, hi, grown = min(lo, k), max(hi, k), True
+    return spans[lo][0], max(spans[hi][1], min(end, len(text)))
 
 
 def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
@@ -133,15 +160,16 @@ def check_answer(
     passages: Sequence[Passage],
     encode: Callable[[list[str]], np.ndarray],
     policy: SupportPolicy = SupportPolicy(),
-    judge: Callable[[str, str], bool] | None = None,
+    judge: Callable[[str, str], float] | None = None,
 ) -> tuple[list[Sentence], list[Citation]]:
-    """Judge each sentence against the passages it cites (or, uncited or miscited, against the others).
+    """Judge each sentence against the passage it cites (or, uncited or miscited, the best other one).
 
-    A sentence is supported by a passage that contains every number it states and enough of its
-    words or meaning (see SupportPolicy); when the word overlap is not conclusive, `judge(claim,
-    passage)` must agree too. A sentence that joins facts from two passages is supported by the
-    pair when their union passes the same test. Each supporting passage gets a citation whose quote
-    is its sentence that best supports the claim, located exactly in the document.
+    A sentence is supported by a passage that holds every figure it states and, with a judge,
+    either contains it near-verbatim or is judged to state it: `judge(claim, evidence)` is P(yes)
+    for the passage's sentences around its best match (SupportPolicy.judge_min, judge_words).
+    Without a judge the word-overlap rule decides. A figure-free sentence that joins facts from two
+    passages is supported by the pair. Each supporting passage gets a citation whose quote is its
+    sentence that best supports the claim, located exactly in the document.
     """
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)
@@ -162,9 +190,17 @@ def check_answer(
         return numbers(claim) <= numbers(text) and (
             words >= policy.min_overlap or (cosine >= policy.min_cosine and words >= policy.min_overlap_with_cosine))
 
-    def conclusive(claim: str, n: int, s: int, e: int) -> bool:
-        return (judge is None or near_verbatim(claim, by_n[n].text[s:e], policy.verbatim_overlap)
-                or judge(claim, evidence_text(by_n[n])))
+    judged: dict[int, float] = {}  # claim index -> the highest P(yes) the judge gave it
+
+    def verdict(ci: int, claim: str, evidence: str) -> bool:
+        p = judge(claim, evidence)
+        judged[ci] = max(judged.get(ci, 0.0), p)
+        return p >= policy.judge_min
+
+    def conclusive(ci: int, claim: str, n: int, s: int, e: int) -> bool:
+        if judge is None or near_verbatim(claim, by_n[n].text[s:e], policy.verbatim_overlap):
+            return True
+        return verdict(ci, claim, evidence_text(by_n[n], (s, e), policy.judge_words))
 
     def candidate(claim: str, text: str, cosine: float) -> bool:
         if judge is None:
@@ -173,19 +209,20 @@ def check_answer(
 
     def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]
-        for group in (cited, others):  # the passages it cites first, then the rest
+        for group in (cited, others):  # the best passage it cites first, then the best of the rest
             ranked = sorted(((best_sentence(ci, claim, n), n) for n in group), reverse=True)
             ranked = [(b, n) for b, n in ranked if candidate(claim, evidence_text(by_n[n]), b[1])]
-            for (score, _, s, e), n in ranked[:2]:
-                if conclusive(claim, n, s, e):
+            if ranked:
+                (score, _, s, e), n = ranked[0]
+                if conclusive(ci, claim, n, s, e):
                     return [(n, score, s, e)]
         pair = sorted(by_n, key=lambda n: -overlap(claim, by_n[n].text))[:2]
         if len(pair) == 2 and not numbers(claim):  # figures must come from one passage, with their subject
-            union = " ".join(evidence_text(by_n[n]) for n in sorted(pair))
-            if (numbers(claim) <= numbers(union) and overlap(claim, union) >= policy.min_overlap
-                    and all(overlap(claim, by_n[n].text) > 0 for n in pair)
-                    and (judge(claim, union) if judge else overlap(claim, union) >= policy.min_union_overlap)):
-                return [(n, *_pick(best_sentence(ci, claim, n))) for n in sorted(pair)]
+            bests = {n: best_sentence(ci, claim, n) for n in pair}
+            union = " ".join(evidence_text(by_n[n], bests[n][2:], policy.judge_words) for n in sorted(pair))
+            if (overlap(claim, union) >= policy.min_overlap and all(overlap(claim, by_n[n].text) > 0 for n in pair)
+                    and (verdict(ci, claim, union) if judge else overlap(claim, union) >= policy.min_union_overlap)):
+                return [(n, *_pick(bests[n])) for n in sorted(pair)]
         return []
 
     sentences: list[Sentence] = []
@@ -195,7 +232,7 @@ def check_answer(
         cited, _ = parse_markers(claim_text, len(passages))
         found = support(ci, claim, cited)
         if not found:
-            sentences.append(Sentence(claim_text, tuple(cited), False, 0.0))
+            sentences.append(Sentence(claim_text, tuple(cited), False, 0.0, judged.get(ci)))
             continue
         for n, _, s, e in found:
             p = by_n[n]
@@ -205,7 +242,7 @@ def check_answer(
                                                            p.start, p.end, p.source, p.date))
         numbers_used = tuple(n for n, *_ in found)
         text = claim_text if set(numbers_used) <= set(cited) else _with_marker(claim, numbers_used)
-        sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3)))
+        sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci)))
     return sentences, list(citations.values())
 
 

@@ -28,14 +28,26 @@ class Generator(Protocol):
         """Tokens of `text` in the model's own vocabulary."""
         ...
 
-    def yes_probability(self, messages: Messages) -> float:
-        """P(the reply's first word is "yes"), against "no": the model as a one-word judge."""
+    def first_token_probabilities(self, messages: Messages) -> dict[str, float]:
+        """The most likely first tokens of the reply (text -> probability, the top 20 at least):
+        the model as a one-word judge, and its own estimate that it will decline."""
         ...
 
 
 def generate(generator: Generator, messages: Messages, *, max_tokens: int = 256) -> str:
     """The whole reply at once: the streamed pieces joined."""
     return "".join(generator.stream(messages, max_tokens=max_tokens))
+
+
+def yes_probability(generator: Generator, messages: Messages) -> float:
+    """P(the reply's first word is "yes"), against "no"."""
+    return yes_share(generator.first_token_probabilities(messages))
+
+
+def refusal_share(probabilities: dict[str, float], token: str) -> float:
+    """The probability that the reply starts with `token` (NOT_FOUND): tokens of at least three
+    characters that begin it."""
+    return sum(p for t, p in probabilities.items() if len(t.strip()) >= 3 and token.startswith(t.strip()))
 
 
 def yes_share(probabilities: dict[str, float]) -> float:
@@ -63,7 +75,6 @@ class LlamaCppGenerator:
         self._lock = threading.Lock()  # one generation at a time: the model's state is not shareable
         self._formatters: dict = {}
         self._prefixes: dict[tuple[int, ...], bytes] = {}  # system-message tokens -> their saved cache
-        self._yes_no: dict[str, int] | None = None
 
     def load(self):
         if self._llm is None:
@@ -93,8 +104,9 @@ class LlamaCppGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def yes_probability(self, messages: Messages) -> float:
-        """One forward pass over the chat prompt, of the tokens not already in the model's cache."""
+    def first_token_probabilities(self, messages: Messages, top: int = 40) -> dict[str, float]:
+        """One forward pass over the chat prompt, of the tokens not already in the model's cache (a
+        stream() of the same messages afterwards reuses them)."""
         import numpy as np
 
         with self._lock:
@@ -106,7 +118,12 @@ class LlamaCppGenerator:
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
             probabilities = np.exp(logits - logits.max())
             probabilities /= probabilities.sum()
-            return yes_share({text: float(probabilities[i]) for text, i in self._answer_tokens(llm).items()})
+            best = np.argpartition(-probabilities, top)[:top]
+            out: dict[str, float] = {}
+            for i in sorted(best, key=lambda i: -probabilities[i]):
+                text = llm.detokenize([int(i)]).decode("utf-8", errors="ignore")
+                out[text] = out.get(text, 0.0) + float(probabilities[i])
+            return out
 
     def _position(self, llm, messages: Messages) -> list[int]:
         """The chat prompt's tokens, with the model's cache cut to the longest prefix of them it holds.
@@ -146,18 +163,6 @@ class LlamaCppGenerator:
                     bos_token=llm._model.token_get_text(llm.token_bos()))
         result = self._formatters[generation_prompt](messages=messages)
         return self.load().tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-
-    def _answer_tokens(self, llm) -> dict[str, int]:
-        """Token ids of the spellings of yes and no that can start a reply."""
-        if self._yes_no is None:
-            ids = {}
-            for word in ("yes", "Yes", "YES", "no", "No", "NO", " yes", " Yes", " no", " No"):
-                pieces = llm.tokenize(word.encode(), add_bos=False, special=False)
-                if len(pieces) == 1:
-                    ids[word] = pieces[0]
-            self._yes_no = ids
-        return self._yes_no
-
 
 def _common_prefix(a, b) -> int:
     n = 0
@@ -256,7 +261,7 @@ class TransformersGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.load()[1](text, add_special_tokens=False)["input_ids"])
 
-    def yes_probability(self, messages: Messages) -> float:
+    def first_token_probabilities(self, messages: Messages, top: int = 40) -> dict[str, float]:
         import torch
 
         with self._lock:
@@ -265,9 +270,12 @@ class TransformersGenerator:
                                                    return_dict=True)
             with torch.inference_mode():
                 logits = model(**inputs).logits[0, -1].float()
-            probabilities = torch.softmax(logits, dim=-1)
-            top = torch.topk(probabilities, 50)
-            return yes_share({tokenizer.decode([int(i)]): float(p) for p, i in zip(top.values, top.indices)})
+            best = torch.topk(torch.softmax(logits, dim=-1), top)
+            out: dict[str, float] = {}
+            for p, i in zip(best.values, best.indices):
+                text = tokenizer.decode([int(i)])
+                out[text] = out.get(text, 0.0) + float(p)
+            return out
 
 
 class OpenAIGenerator:
@@ -305,7 +313,7 @@ class OpenAIGenerator:
         except httpx.HTTPError as exc:
             raise GenerationError(f"cannot reach the model server at {self.base_url}: {exc}") from None
 
-    def yes_probability(self, messages: Messages) -> float:
+    def first_token_probabilities(self, messages: Messages) -> dict[str, float]:
         """From the server's top log-probabilities of the first reply token (vLLM, llama.cpp server, TGI)."""
         import math
 
@@ -325,8 +333,11 @@ class OpenAIGenerator:
         content = ((choice.get("logprobs") or {}).get("content") or [{}])[0]
         top = content.get("top_logprobs") or []
         if not top:
-            raise GenerationError(f"{url} returned no log-probabilities; the judge needs a server that does")
-        return yes_share({t["token"]: math.exp(t["logprob"]) for t in top})
+            raise GenerationError(f"{url} returned no log-probabilities; the verifier needs a server that does")
+        out: dict[str, float] = {}
+        for t in top:
+            out[t["token"]] = out.get(t["token"], 0.0) + math.exp(t["logprob"])
+        return out
 
     def count_tokens(self, text: str) -> int:
         from rag.chunking import tiktoken_count

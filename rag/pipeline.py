@@ -11,8 +11,8 @@ import logging
 import time
 from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
-from rag.generation import Generator
+from rag.generation import Generator, refusal_share, yes_probability
 from rag.prompting import build_messages, render, select_passages, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
@@ -54,6 +54,8 @@ class Attempt:
     sentences: tuple[Sentence, ...] = ()
     citations: tuple[Citation, ...] = ()
     answered: bool = False  # some sentence is supported and the answer responds to the question
+    relevance: float | None = None  # the judge's P(the supported sentences answer the question)
+    declining: float | None = None  # the model's P(its reply starts NOT_FOUND), read before it writes
 
     @property
     def text(self) -> str:
@@ -68,18 +70,21 @@ class Assistant:
     store: Store
     embedder: Embedder
     generator: Generator
-    policy: SupportPolicy = field(default_factory=SupportPolicy)
 
     @property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.config)
 
     @cached_property
+    def policy(self) -> SupportPolicy:
+        return SupportPolicy(judge_min=self.config.support_min)
+
+    @cached_property
     def verifier(self) -> Verifier | None:
         """The generator as judge of meaning; None when `config.judge` is off (the lexical rule alone)."""
         if not self.config.judge:
             return None
-        return Verifier(self.generator.yes_probability, self.config.support_min, self.config.answers_min)
+        return Verifier(partial(yes_probability, self.generator))
 
     def ask(self, question: str, history: History = ()) -> Answer:
         """The checked answer, without streaming."""
@@ -128,8 +133,14 @@ class Assistant:
         if not passages:
             return Attempt(())
         messages = build_messages(question, passages, previous)
-        reply: list[str] = []
         generating = time.perf_counter()
+        declining = None
+        if self.verifier is not None:  # the model's own estimate that these passages hold no answer
+            declining = refusal_share(self.generator.first_token_probabilities(messages), REFUSAL_TOKEN)
+            if declining >= self.config.decline_from:
+                timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating
+                return Attempt(tuple(passages), REFUSAL_TOKEN, declining=declining)
+        reply: list[str] = []
         yield from self._generate(messages, reply, timings, started)
         raw = "".join(reply)
         if REFUSAL_TOKEN not in raw and not strip_markers(raw).strip():  # a bare "[1]": ask for the sentence
@@ -139,17 +150,19 @@ class Assistant:
             raw = "".join(reply)
         timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating
         if is_refusal(raw):
-            return Attempt(tuple(passages), raw)
+            return Attempt(tuple(passages), raw, declining=declining)
         checking = time.perf_counter()
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
-                                            self.policy, judge=verifier.supports if verifier else None)
+                                            self.policy, judge=verifier.support if verifier else None)
         citations = [c for c in citations if self._quote_is_exact(c)]
         supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)
-        answered = bool(supported and citations) and (
-            verifier is None or verifier.answers(f"{previous} {question}".strip(), supported))
+        relevance = None
+        if supported and citations and verifier is not None:
+            relevance = verifier.answer_score(f"{previous} {question}".strip(), supported)
+        answered = bool(supported and citations) and (relevance is None or relevance >= self.config.answers_min)
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
-        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered)
+        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
@@ -196,7 +209,8 @@ class Assistant:
         """The Answer for the attempt that is kept: its supported sentences, or a refusal."""
         timings["total"] = time.perf_counter() - started
         common = dict(question=question, passages=attempt.passages, hits=tuple(hits), query=query, raw=attempt.raw,
-                      timings=timings, sentences=attempt.sentences)
+                      timings=timings, sentences=attempt.sentences, relevance=attempt.relevance,
+                      declining=attempt.declining)
         if not attempt.answered:
             return Answer(text=render("refusal"), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)

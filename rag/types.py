@@ -93,7 +93,8 @@ class Sentence:
     text: str
     cites: tuple[int, ...]
     supported: bool
-    score: float = 0.0  # support score of the best cited passage (0..1)
+    score: float = 0.0  # lexical and embedding match with the best supporting passage sentence (0..1)
+    judged: float | None = None  # the judge's highest P(the passage states it), when it was asked
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class Answer:
     hits: tuple[Hit, ...] = ()  # what retrieval returned, with dense, BM25 and fused scores
     query: str = ""  # the standalone query used for retrieval (rewritten from follow-ups)
     raw: str = ""  # the model's reply before checking
+    relevance: float | None = None  # the judge's P(the answer responds to the question), when asked
+    declining: float | None = None  # the model's P(the reply starts NOT_FOUND), when the verifier is on
     timings: dict = field(default_factory=dict)  # seconds: retrieval, first_token, total, ...
 
     def to_json(self) -> dict:
@@ -123,6 +126,10 @@ class Answer:
                 for c in self.citations
             ],
             "unsupported": list(self.unsupported),
+            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged}
+                          for s in self.sentences],
+            "relevance": self.relevance,
+            "declining": self.declining,
             "passages": [
                 {"n": p.n, "doc_id": p.doc_id, "title": p.title, "start": p.start, "end": p.end, "text": p.text}
                 for p in self.passages

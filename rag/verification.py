@@ -21,11 +21,10 @@ Messages = list[dict[str, str]]
 
 @dataclass
 class Verifier:
-    """Scores claims with `score(messages) -> P(yes)` (a Generator's yes_probability)."""
+    """Scores claims with `score(messages) -> P(yes)` (a Generator's yes_probability); the
+    thresholds on these scores are Config.support_min and Config.answers_min."""
 
     score: Callable[[Messages], float]
-    support_min: float  # P(yes) from which a passage counts as stating a sentence
-    answers_min: float  # P(yes) from which an answer counts as answering the question
 
     def support(self, claim: str, passage: str) -> float:
         """P(the passage states the claim)."""
@@ -33,9 +32,6 @@ class Verifier:
             {"role": "system", "content": render("support_system")},
             {"role": "user", "content": render("support_user", passage=" ".join(passage.split()), claim=claim)},
         ])
-
-    def supports(self, claim: str, passage: str) -> bool:
-        return self.support(claim, passage) >= self.support_min
 
     def answer_score(self, question: str, answer: str) -> float:
         """P(the answer responds to the question). The judge sees no passage: whether the answer is
@@ -47,8 +43,6 @@ class Verifier:
             {"role": "user", "content": render("answers_user", question=question, answer=answer)},
         ])
 
-    def answers(self, question: str, answer: str) -> bool:
-        return self.answer_score(question, answer) >= self.answers_min
 
 
 def accept_all(messages: Messages) -> float:

@@ -99,9 +99,16 @@ class ScriptedGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def yes_probability(self, messages) -> float:
-        self.judged.append(messages)
-        return self.verdicts.pop(0) if self.verdicts else 1.0
+    def first_token_probabilities(self, messages) -> dict[str, float]:
+        """A judge's prompt gets the next verdict as P(yes); an answer prompt, its next reply's start."""
+        from rag.prompting import render
+
+        if messages[0]["content"] in (render("support_system"), render("answers_system")):
+            self.judged.append(messages)
+            verdict = self.verdicts.pop(0) if self.verdicts else 1.0
+            return {"yes": verdict, "no": 1.0 - verdict}
+        reply = self.replies[0] if self.replies else "NOT_FOUND"
+        return {"NOT": 1.0} if reply.startswith("NOT_FOUND") else {reply[:3]: 1.0}
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ import re
 from dataclasses import asdict, dataclass
 
 from rag.chunking import sentence_spans
-from rag.citations import near_verbatim, numbers, overlap
+from rag.citations import SupportPolicy, near_verbatim, numbers, overlap, window
 from rag.evals.datasets import EvalItem, load_clapnq
 
+JUDGE_WORDS = SupportPolicy().judge_words  # the claims are judged on windows as long as the pipeline's
 _UNITS = [("percent", "degrees"), ("miles", "kilometres"), ("kilometers", "miles"), ("dollars", "euros"),
           ("feet", "metres"), ("meters", "feet"), ("years", "months"), ("months", "weeks"), ("million", "billion"),
           ("billion", "million"), ("days", "years"), ("hours", "days"), ("pounds", "kilograms")]
@@ -43,22 +44,11 @@ class Claim:
         return self.stated and self.answers
 
 
-def window(text: str, quote: str, words: int = 120) -> str:
-    """The sentences around the gold quote, at most about `words` words: what a prompt passage holds."""
-    spans = [(s, e) for s, e, _ in sentence_spans(text)]
-    at = text.find(quote)
-    i = next((k for k, (s, e) in enumerate(spans) if s <= at < e), 0)
-    lo = hi = i
-    size = len(text[spans[i][0] : spans[i][1]].split())
-    while True:
-        grown = False
-        for j in (lo - 1, hi + 1):
-            if 0 <= j < len(spans) and size + len(text[spans[j][0] : spans[j][1]].split()) <= words:
-                size += len(text[spans[j][0] : spans[j][1]].split())
-                lo, hi, grown = min(lo, j), max(hi, j), True
-        if not grown:
-            break
-    return " ".join(text[spans[lo][0] : spans[hi][1]].split())
+def window_around(text: str, quote: str, words: int) -> str:
+    """The sentences around the gold quote, at most about `words` words: what the judge reads."""
+    at = max(text.find(quote), 0)
+    start, end = window(text, at, at, words)
+    return " ".join(text[start:end].split())
 
 
 def first_sentence(text: str) -> str:
@@ -99,6 +89,7 @@ def build(split: str, limit: int, seed: int = 0) -> list[Claim]:
     """Claims from `limit` answerable ClapNQ items of one split (a fixed random sample)."""
     dataset = load_clapnq()
     texts = {d.doc_id: d.text for d in dataset.documents}
+    titles = {d.doc_id: d.title for d in dataset.documents}
     items: list[EvalItem] = [it for it in dataset.items if it.split == split and it.answerable and it.evidence]
     rng = random.Random(seed)
     items = sorted(rng.sample(items, min(limit, len(items))), key=lambda it: it.id)
@@ -107,7 +98,8 @@ def build(split: str, limit: int, seed: int = 0) -> list[Claim]:
         claim = first_sentence(item.answers[0])
         if len(claim.split()) < 4:
             continue
-        bases.append((item, window(texts[item.id], item.evidence[0].quote), claim))
+        passage = window_around(texts[item.id], item.evidence[0].quote, JUDGE_WORDS)
+        bases.append((item, f"({titles[item.id]}) {passage}", claim))
     names = sorted({m.group() for _, _, c in bases for m in _NAME.finditer(c)})
     claims: list[Claim] = []
     for i, (item, passage, claim) in enumerate(bases):

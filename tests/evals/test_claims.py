@@ -1,6 +1,6 @@
 import random
 
-from rag.evals.claims import build, decide, perturb, precision_recall, window
+from rag.evals.claims import build, decide, perturb, precision_recall, window_around
 
 
 def test_perturbations_change_exactly_the_named_thing():
@@ -15,7 +15,7 @@ def test_perturbations_change_exactly_the_named_thing():
 
 def test_window_keeps_the_quote_and_stays_short():
     text = " ".join(f"Sentence number {i} is here." for i in range(60))
-    passage = window(text, "Sentence number 30 is here.", words=30)
+    passage = window_around(text, "Sentence number 30 is here.", words=30)
     assert "Sentence number 30 is here." in passage and len(passage.split()) <= 30
 
 

@@ -104,7 +104,7 @@ def test_a_verifier_that_accepts_everything_fails_the_gate(make_assistant, toy_c
     gate = {"unanswerable_refused": {"min": 1.0}, "key_match": {"min": 1.0}}
     _, good = run_eval(dataset, make_assistant(*replies, judge=True, verdicts=(0.9, 0.1)))
     assert check(good, gate) == []
-    monkeypatch.setattr(rag.pipeline.Assistant, "verifier", property(lambda self: Verifier(accept_all, 0.5, 0.5)))
+    monkeypatch.setattr(rag.pipeline.Assistant, "verifier", property(lambda self: Verifier(accept_all)))
     _, bad = run_eval(dataset, make_assistant(*replies, judge=True))
     assert check(bad, gate) == ["unanswerable_refused = 0.0 is below the threshold 1.0"]
 
