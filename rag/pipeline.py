@@ -16,7 +16,7 @@ from functools import cached_property, partial
 
 import numpy as np
 
-from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, is_refusal, strip_markers
+from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, strip_markers
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
@@ -25,7 +25,7 @@ from rag.prompting import build_messages, render, select_passages, whole_passage
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import Verifier
+from rag.verification import Verifier, years_backed
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,9 @@ class Assistant:
         relevance = None
         if supported and citations and verifier is not None:
             relevance = verifier.answer_score(f"{previous} {question}".strip(), supported)
-        answered = bool(supported and citations) and (relevance is None or relevance >= self.config.answers_min)
+        backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
+        answered = (bool(supported and citations) and backed
+                    and (relevance is None or relevance >= self.config.answers_min))
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 

@@ -76,3 +76,29 @@ def test_http_backend_streams_the_same_greedy_text_as_in_process(llama_server):
 def test_transformers_backend_matches_llama_cpp_on_the_same_weights():
     text = generate(TransformersGenerator("smollm2-135m", dtype="float32"), MESSAGES, max_tokens=12)
     assert text.startswith("Hello, welcome to my little corner")
+
+
+def test_yes_and_refusal_shares_read_first_token_probabilities():
+    from rag.generation import refusal_share, yes_share
+
+    probabilities = {"Yes": 0.5, " yes": 0.1, "No": 0.2, "The": 0.15, "NOT": 0.05}
+    assert abs(yes_share(probabilities) - 0.75) < 1e-9
+    assert yes_share({"The": 1.0}) == 0.5
+    assert refusal_share(probabilities, "NOT_FOUND") == 0.05
+    assert refusal_share({"No": 0.9, "N": 0.1}, "NOT_FOUND") == 0.0, "too short to tell from No"
+
+
+@pytest.mark.slow
+def test_cached_prompt_prefixes_give_the_same_probabilities_as_a_fresh_model():
+    """The saved system-message cache and the reused prefix change speed, never the numbers."""
+    from rag.generation import LlamaCppGenerator, generate
+
+    judge = [{"role": "system", "content": "Reply yes or no."}, {"role": "user", "content": "Is water wet?"}]
+    other = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Name a colour."}]
+    warm = LlamaCppGenerator("smollm2-135m")
+    first = warm.first_token_probabilities(judge)
+    generate(warm, other, max_tokens=4)
+    again = warm.first_token_probabilities(judge)
+    fresh = LlamaCppGenerator("smollm2-135m").first_token_probabilities(judge)
+    assert list(first) == list(again) == list(fresh)
+    assert all(abs(first[t] - fresh[t]) < 1e-6 and abs(again[t] - fresh[t]) < 1e-6 for t in fresh)

@@ -173,3 +173,10 @@ def test_instructions_inside_a_document_do_not_change_the_answer(real_assistant)
     assert not answer.refused and "11:30" in answer.text
     other = real_assistant.ask("Which new pillar industries does the latest government work report call for developing?")
     assert "BANANA" not in other.raw.upper() and "aerospace" in other.text
+
+
+def test_an_attempt_the_model_would_decline_is_not_written(make_assistant):
+    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", judge=True)
+    answer = assistant.ask("What colour is the library door?")
+    assert answer.refused and answer.declining == 1.0
+    assert assistant.generator.prompts == [], "declined from the first-token probabilities: nothing generated"

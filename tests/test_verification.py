@@ -30,3 +30,14 @@ def test_answer_score_shows_the_question_and_the_reply_only():
 
 def test_accept_all_believes_everything():
     assert Verifier(accept_all).support("The moon is cheese.", "Nothing here.") == 1.0
+
+
+def test_a_year_the_question_names_must_be_in_the_evidence():
+    from rag.verification import years_backed
+
+    evidence = ["(R&D report, 2025-03) Spending exceeded 3.6 trillion yuan in 2024, up 8.3 percent."]
+    assert years_backed("How much was spent on R&D in 2024?", evidence)
+    assert years_backed("Is the 2025 report out?", evidence), "the document's date counts"
+    assert not years_backed("How much was spent on R&D in 2023?", evidence)
+    assert years_backed("Give 2 facts about R&D spending.", evidence), "counts are not years"
+    assert years_backed("How much did 1,999 firms spend?", evidence)

@@ -93,12 +93,12 @@ def test_seed_gold_quotes_match_the_corpus():
 
 
 def test_a_verifier_that_accepts_everything_fails_the_gate(make_assistant, toy_corpus, monkeypatch):
-    """The unanswerable question gets a true sentence that answers another question (another year):
+    """The unanswerable question gets a true sentence that answers another question (another animal):
     the real verifier's answer check refuses it; one that accepts everything lets it through."""
     from rag.verification import Verifier, accept_all
 
     dataset = EvalSet("toy", [toy_set(toy_corpus).items[0],
-                              EvalItem("t3", "How much did an adult blue whale weigh in 1900?", False)],
+                              EvalItem("t3", "How much can an adult fin whale weigh?", False)],
                       corpus_dir=toy_corpus)
     replies = ("An adult can weigh up to 150 tonnes [1].", "An adult can weigh up to 150 tonnes [1].", "NOT_FOUND")
     gate = {"unanswerable_refused": {"min": 1.0}, "key_match": {"min": 1.0}}
