@@ -159,7 +159,12 @@ class Assistant:
         supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)
         relevance = None
         if supported and citations and verifier is not None:
-            relevance = verifier.answer_score(f"{previous} {question}".strip(), supported)
+            # The question alone first: shown the previous one too, the judge read a change of topic
+            # as a reply to the wrong question (0.17 against 0.74, browser test). Context is needed
+            # only by follow-ups that do not stand alone ("And in 2023?"), so it is a second chance.
+            relevance = verifier.answer_score(question, supported)
+            if previous and relevance < self.config.answers_min:
+                relevance = max(relevance, verifier.answer_score(question, supported, previous))
         backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
         answered = (bool(supported and citations) and backed
                     and (relevance is None or relevance >= self.config.answers_min))

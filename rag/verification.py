@@ -34,14 +34,16 @@ class Verifier:
             {"role": "user", "content": render("support_user", passage=" ".join(passage.split()), claim=claim)},
         ])
 
-    def answer_score(self, question: str, answer: str) -> float:
+    def answer_score(self, question: str, answer: str, previous: str = "") -> float:
         """P(the answer responds to the question). The judge sees no passage: whether the answer is
         stated is the support check's job, and without the evidence in view it keeps to relevance
         (on the claim set's tune half this separated answers to other questions best: AUC 0.98
-        against 0.85 with the quotes shown)."""
+        against 0.85 with the quotes shown). The previous question, if any, is shown as context only:
+        glued to the new one it made a change of topic look unanswered."""
+        history = render("history", question=previous) + "\n" if previous else ""
         return self.score([
             {"role": "system", "content": render("answers_system")},
-            {"role": "user", "content": render("answers_user", question=question, answer=answer)},
+            {"role": "user", "content": render("answers_user", history=history, question=question, answer=answer)},
         ])
 
 

@@ -180,3 +180,16 @@ def test_an_attempt_the_model_would_decline_is_not_written(make_assistant):
     answer = assistant.ask("What colour is the library door?")
     assert answer.refused and answer.declining == 1.0
     assert assistant.generator.prompts == [], "declined from the first-token probabilities: nothing generated"
+
+
+def test_a_change_of_topic_is_judged_on_the_new_question_and_a_follow_up_gets_its_context(make_assistant):
+    history = [("When does the city library open?", "It opens at 9 [1].")]
+    # Support 0.9, then relevance 0.8 on the question alone: no second look with the context.
+    switch = make_assistant("An adult blue whale can weigh up to 150 tonnes [1].", judge=True, verdicts=(0.9, 0.8))
+    assert not switch.ask("How much can a blue whale weigh?", history).refused
+    assert len(switch.generator.judged) == 2 and "Earlier in this" not in switch.generator.judged[1][1]["content"]
+    # Relevance 0.1 alone, 0.7 with the earlier question shown: a follow-up that does not stand alone.
+    follow = make_assistant("An adult blue whale can weigh up to 150 tonnes [1].", judge=True, verdicts=(0.9, 0.1, 0.7))
+    answer = follow.ask("And an adult?", [("How much can a blue whale weigh?", "...")])
+    assert not answer.refused and answer.relevance == 0.7
+    assert "Earlier in this conversation" in follow.generator.judged[2][1]["content"]

@@ -41,3 +41,14 @@ def test_a_year_the_question_names_must_be_in_the_evidence():
     assert not years_backed("How much was spent on R&D in 2023?", evidence)
     assert years_backed("Give 2 facts about R&D spending.", evidence), "counts are not years"
     assert years_backed("How much did 1,999 firms spend?", evidence)
+
+
+def test_answer_score_shows_the_previous_question_apart_from_the_new_one():
+    """Glued together ("How much did China spend? How far is the lamp seen?") a change of topic in
+    the chat read as a question the reply does not answer; the browser test caught it."""
+    judge = Recorder(0.9)
+    Verifier(judge).answer_score("How far can the lamp be seen?", "It is seen from 30 km [1].",
+                                 previous="How much did China spend on R&D?")
+    user = judge.messages[0][1]["content"]
+    assert "Earlier in this conversation the user asked: How much did China spend on R&D?" in user
+    assert "\nQuestion: How far can the lamp be seen?" in user
