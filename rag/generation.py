@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from rag.errors import GenerationError, ModelNotInstalledError
@@ -48,6 +48,14 @@ def refusal_share(probabilities: dict[str, float], token: str) -> float:
     """The probability that the reply starts with `token` (NOT_FOUND): tokens of at least three
     characters that begin it."""
     return sum(p for t, p in probabilities.items() if len(t.strip()) >= 3 and token.startswith(t.strip()))
+
+
+def _by_text(tokens: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Token texts and their probabilities, most likely first; tokens that read the same are summed."""
+    out: dict[str, float] = {}
+    for text, p in tokens:
+        out[text] = out.get(text, 0.0) + p
+    return out
 
 
 def yes_share(probabilities: dict[str, float]) -> float:
@@ -118,12 +126,9 @@ class LlamaCppGenerator:
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
             probabilities = np.exp(logits - logits.max())
             probabilities /= probabilities.sum()
-            best = np.argpartition(-probabilities, top)[:top]
-            out: dict[str, float] = {}
-            for i in sorted(best, key=lambda i: -probabilities[i]):
-                text = llm.detokenize([int(i)]).decode("utf-8", errors="ignore")
-                out[text] = out.get(text, 0.0) + float(probabilities[i])
-            return out
+            best = sorted(np.argpartition(-probabilities, top)[:top], key=lambda i: -probabilities[i])
+            return _by_text((llm.detokenize([int(i)]).decode("utf-8", errors="ignore"), float(probabilities[i]))
+                            for i in best)
 
     def _position(self, llm, messages: Messages) -> list[int]:
         """The chat prompt's tokens, with the model's cache cut to the longest prefix of them it holds.
@@ -271,11 +276,7 @@ class TransformersGenerator:
             with torch.inference_mode():
                 logits = model(**inputs).logits[0, -1].float()
             best = torch.topk(torch.softmax(logits, dim=-1), top)
-            out: dict[str, float] = {}
-            for p, i in zip(best.values, best.indices):
-                text = tokenizer.decode([int(i)])
-                out[text] = out.get(text, 0.0) + float(p)
-            return out
+            return _by_text((tokenizer.decode([int(i)]), float(p)) for p, i in zip(best.values, best.indices))
 
 
 class OpenAIGenerator:
@@ -334,10 +335,7 @@ class OpenAIGenerator:
         top = content.get("top_logprobs") or []
         if not top:
             raise GenerationError(f"{url} returned no log-probabilities; the verifier needs a server that does")
-        out: dict[str, float] = {}
-        for t in top:
-            out[t["token"]] = out.get(t["token"], 0.0) + math.exp(t["logprob"])
-        return out
+        return _by_text((t["token"], math.exp(t["logprob"])) for t in top)
 
     def count_tokens(self, text: str) -> int:
         from rag.chunking import tiktoken_count

@@ -110,14 +110,18 @@ def _units(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[t
     return [(s, e) for s, e in units if text[s:e].strip()]
 
 
+def history_block(previous_question: str) -> str:
+    """The line that shows a prompt the conversation's previous question, or nothing."""
+    return render("history", question=previous_question) + "\n" if previous_question else ""
+
+
 def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "") -> list[dict[str, str]]:
     """System and user messages for the answer prompt."""
     listed = "\n".join(
         render("passage", n=p.n, title=", ".join(x for x in (p.title, p.date) if x), text=" ".join(p.text.split()))
         for p in passages
     )
-    history = render("history", question=previous_question) + "\n" if previous_question else ""
     return [
         {"role": "system", "content": render("answer_system")},
-        {"role": "user", "content": render("answer_user", passages=listed, history=history, question=question)},
+        {"role": "user", "content": render("answer_user", passages=listed, history=history_block(previous_question), question=question)},
     ]

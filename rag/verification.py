@@ -15,15 +15,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.prompting import render
+from rag.prompting import history_block, render
 
 Messages = list[dict[str, str]]
 
 
 @dataclass
 class Verifier:
-    """Scores claims with `score(messages) -> P(yes)` (a Generator's yes_probability); the
-    thresholds on these scores are Config.support_min and Config.answers_min."""
+    """Scores claims with `score(messages) -> P(yes)` (rag.generation.yes_probability bound to a
+    generator); the thresholds on these scores are Config.support_min and Config.answers_min."""
 
     score: Callable[[Messages], float]
 
@@ -40,12 +40,10 @@ class Verifier:
         (on the claim set's tune half this separated answers to other questions best: AUC 0.98
         against 0.85 with the quotes shown). The previous question, if any, is shown as context only:
         glued to the new one it made a change of topic look unanswered."""
-        history = render("history", question=previous) + "\n" if previous else ""
         return self.score([
             {"role": "system", "content": render("answers_system")},
-            {"role": "user", "content": render("answers_user", history=history, question=question, answer=answer)},
+            {"role": "user", "content": render("answers_user", history=history_block(previous), question=question, answer=answer)},
         ])
-
 
 
 # A year the question names must be stated by the cited passages (text, title or date). The judge
