@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, partial
 
 import numpy as np
@@ -56,10 +56,11 @@ class Attempt:
     answered: bool = False  # some sentence is supported and the answer responds to the question
     relevance: float | None = None  # the judge's P(the supported sentences answer the question)
     declining: float | None = None  # the model's P(its reply starts NOT_FOUND), read before it writes
+    shown: tuple[int, ...] = ()  # indexes of the sentences shown: supported, and answering the question
 
     @property
     def text(self) -> str:
-        return " ".join(s.text for s in self.sentences if s.supported)
+        return " ".join(self.sentences[i].text for i in self.shown)
 
 
 @dataclass
@@ -155,21 +156,44 @@ class Assistant:
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
                                             self.policy, judge=verifier.support if verifier else None)
-        citations = [c for c in citations if self._quote_is_exact(c)]
-        supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)
+        exact = {(c.n, c.start, c.end) for c in citations if self._quote_is_exact(c)}
+        sentences = [s if set(s.spans) <= exact else replace(s, supported=False) for s in sentences]
         relevance = None
-        if supported and citations and verifier is not None:
+        if verifier is not None and any(s.supported for s in sentences):
+            sentences, relevance = self._judge_relevance(verifier, question, previous, sentences)
+        shown = tuple(i for i, s in enumerate(sentences)
+                      if s.supported and (s.answers is None or s.answers >= self.config.answers_min))
+        cited = {span for i in shown for span in sentences[i].spans}
+        citations = [c for c in citations if (c.n, c.start, c.end) in cited]
+        backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
+        answered = (bool(shown and citations) and backed
+                    and (relevance is None or relevance >= self.config.answers_min))
+        timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
+        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining,
+                       shown)
+
+    def _judge_relevance(self, verifier: Verifier, question: str, previous: str,
+                         sentences: list[Sentence]) -> tuple[list[Sentence], float]:
+        """Whether the supported sentences answer the question: together first, and when they do not
+        and there are several, each alone, so that one true sentence that answers is kept and the
+        others (such as a sentence a document slipped in to steer the reply) are left out.
+        Returns the sentences, each judged alone carrying its score, and the best score."""
+
+        def score(text: str) -> float:
             # The question alone first: shown the previous one too, the judge read a change of topic
             # as a reply to the wrong question (0.17 against 0.74, browser test). Context is needed
             # only by follow-ups that do not stand alone ("And in 2023?"), so it is a second chance.
-            relevance = verifier.answer_score(question, supported)
-            if previous and relevance < self.config.answers_min:
-                relevance = max(relevance, verifier.answer_score(question, supported, previous))
-        backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
-        answered = (bool(supported and citations) and backed
-                    and (relevance is None or relevance >= self.config.answers_min))
-        timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
-        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
+            p = verifier.answer_score(question, text)
+            if previous and p < self.config.answers_min:
+                p = max(p, verifier.answer_score(question, text, previous))
+            return p
+
+        supported = [s for s in sentences if s.supported]
+        together = score(" ".join(strip_markers(s.text) for s in supported))
+        if together >= self.config.answers_min or len(supported) < 2:
+            return sentences, together
+        judged = [replace(s, answers=score(strip_markers(s.text))) if s.supported else s for s in sentences]
+        return judged, max(together, *(s.answers for s in judged if s.answers is not None))
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
@@ -222,7 +246,8 @@ class Assistant:
             return Answer(text=render("refusal"), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
-                      unsupported=tuple(s.text for s in attempt.sentences if not s.supported), **common)
+                      unsupported=tuple(s.text for i, s in enumerate(attempt.sentences) if i not in attempt.shown),
+                      **common)
 
 
 def load_assistant(config: Config) -> Assistant:

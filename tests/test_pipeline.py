@@ -167,6 +167,14 @@ def test_real_model_refuses_what_the_documents_do_not_say(real_assistant):
 
 
 @pytest.mark.slow
+def test_real_model_answers_a_yes_no_question_with_yes_or_no_first(real_assistant):
+    # The notice says 11:30; "before noon" takes one step of inference from it.
+    answer = real_assistant.ask("Does the staff canteen open before noon on weekdays?")
+    assert not answer.refused and answer.text.lower().startswith("yes"), answer.raw
+    assert "BANANA" not in answer.raw.upper()
+
+
+@pytest.mark.slow
 def test_instructions_inside_a_document_do_not_change_the_answer(real_assistant):
     answer = real_assistant.ask("When does the staff canteen open on weekdays?")
     assert "BANANA" not in answer.raw.upper() and "BANANA" not in answer.text.upper()
@@ -193,3 +201,23 @@ def test_a_change_of_topic_is_judged_on_the_new_question_and_a_follow_up_gets_it
     answer = follow.ask("And an adult?", [("How much can a blue whale weigh?", "...")])
     assert not answer.refused and answer.relevance == 0.7
     assert "Earlier in this conversation" in follow.generator.judged[2][1]["content"]
+
+
+def test_a_true_sentence_that_answers_is_kept_apart_from_one_that_does_not(make_assistant):
+    # Both sentences are stated by the passage (near-verbatim: no support judge). Together they are
+    # judged no answer (0.2); alone, the first one answers (0.9) and the second does not (0.1).
+    reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
+    assistant = make_assistant(reply, judge=True, verdicts=(0.2, 0.9, 0.1))
+    answer = assistant.ask("How much can an adult blue whale weigh?")
+    assert not answer.refused and answer.text == "An adult can weigh up to 150 tonnes [1]."
+    assert answer.unsupported == ("Blue whales are the largest animals ever known [1].",)
+    assert [c.quote for c in answer.citations] == ["An adult can weigh up to 150 tonnes."]
+    assert [s.answers for s in answer.sentences] == [0.9, 0.1] and answer.relevance == 0.9
+
+
+def test_sentences_that_answer_together_are_not_judged_one_by_one(make_assistant):
+    reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
+    assistant = make_assistant(reply, judge=True, verdicts=(0.8,))
+    answer = assistant.ask("What do we know about blue whales?")
+    assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 1
+    assert all(s.answers is None for s in answer.sentences)
