@@ -13,6 +13,10 @@ from rag.types import Citation, Passage, Sentence
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _FOLD = {"’": "'", "‘": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "\u00a0": " "}
+# Function words left out of word overlap, so that overlap counts what a sentence is about. Not
+# tuned on any question: only the fast path (near-verbatim, all content words present) and the
+# candidate filter read it; whatever it lets through still meets the judge. Negations are not here
+# ("not" once was, and made a negated claim match its positive); _NEGATION compares them instead.
 _STOP = set(
     "a an and are as at be been by did do does for from had has have he her his how i in into is it its of on or "
     "our she so than that the their them then there these they this those to was we were what when where which "

@@ -60,9 +60,9 @@ def retrieval_table(dataset: EvalSet, config: Config, embedder: Embedder, modes=
 
 
 def format_table(rows: list[dict]) -> str:
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(c for r in rows for c in r))  # rows may differ (a kind absent from a split)
     lines = [" | ".join(columns), " | ".join("---" for _ in columns)]
-    lines += [" | ".join(str(r[c]) for c in columns) for r in rows]
+    lines += [" | ".join(str(r.get(c, "-")) for c in columns) for r in rows]
     return "\n".join(lines)
 
 
