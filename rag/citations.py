@@ -238,18 +238,18 @@ def check_answer(
         if not found:
             sentences.append(Sentence(claim_text, tuple(cited), False, 0.0, judged.get(ci)))
             continue
-        spans = []
+        quotes = []
         for n, _, s, e in found:
             p = by_n[n]
             span = _quoted_span(claim, p.text) or (s, e)
             start, end = p.start + span[0], p.start + span[1]
             citations.setdefault((n, start, end), Citation(n, p.doc_id, p.title, start, end, p.text[span[0] : span[1]],
                                                            p.start, p.end, p.source, p.date))
-            spans.append((n, start, end))
+            quotes.append(list(citations).index((n, start, end)))
         numbers_used = tuple(n for n, *_ in found)
         text = claim_text if set(numbers_used) <= set(cited) else _with_marker(claim, numbers_used)
         sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci),
-                                  tuple(spans)))
+                                  tuple(quotes)))
     return sentences, list(citations.values())
 
 

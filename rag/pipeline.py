@@ -156,15 +156,15 @@ class Assistant:
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
                                             self.policy, judge=verifier.support if verifier else None)
-        exact = {(c.n, c.start, c.end) for c in citations if self._quote_is_exact(c)}
-        sentences = [s if set(s.spans) <= exact else replace(s, supported=False) for s in sentences]
+        exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
+        sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
         relevance = None
         if verifier is not None and any(s.supported for s in sentences):
             sentences, relevance = self._judge_relevance(verifier, question, previous, sentences)
         shown = tuple(i for i, s in enumerate(sentences)
                       if s.supported and (s.answers is None or s.answers >= self.config.answers_min))
-        cited = {span for i in shown for span in sentences[i].spans}
-        citations = [c for c in citations if (c.n, c.start, c.end) in cited]
+        kept = {q for i in shown for q in sentences[i].quotes}
+        citations = [c for q, c in enumerate(citations) if q in kept]
         backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
         answered = (bool(shown and citations) and backed
                     and (relevance is None or relevance >= self.config.answers_min))

@@ -95,7 +95,7 @@ class Sentence:
     supported: bool
     score: float = 0.0  # lexical and embedding match with the best supporting passage sentence (0..1)
     judged: float | None = None  # the judge's highest P(the passage states it), when it was asked
-    spans: tuple[tuple[int, int, int], ...] = ()  # (n, start, end) of the citations that support it
+    quotes: tuple[int, ...] = ()  # positions, in check_answer's list of citations, of those supporting it
     answers: float | None = None  # P(it answers the question alone), when it was judged on its own
 
 
