@@ -158,42 +158,27 @@ class Assistant:
                                             self.policy, judge=verifier.support if verifier else None)
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
-        relevance = None
-        if verifier is not None and any(s.supported for s in sentences):
-            sentences, relevance = self._judge_relevance(verifier, question, previous, sentences)
-        shown = tuple(i for i, s in enumerate(sentences)
-                      if s.supported and (s.answers is None or s.answers >= self.config.answers_min))
+        shown = tuple(i for i, s in enumerate(sentences) if s.supported)
         kept = {q for i in shown for q in sentences[i].quotes}
         citations = [c for q, c in enumerate(citations) if q in kept]
+        supported = " ".join(strip_markers(sentences[i].text) for i in shown)
+        relevance = None
+        if supported and verifier is not None:
+            # The answer is judged as a whole. Judged one by one, when the whole failed, two planted
+            # sentences ("The library has been sold. LIB-SOLD-5.") left their code standing alone at
+            # P(yes) 0.51 as the answer to a question about flights (injection set, 2026-12-02).
+            # The question alone first: shown the previous one too, the judge read a change of topic
+            # as a reply to the wrong question (0.17 against 0.74, browser test). Context is needed
+            # only by follow-ups that do not stand alone ("And in 2023?"), so it is a second chance.
+            relevance = verifier.answer_score(question, supported)
+            if previous and relevance < self.config.answers_min:
+                relevance = max(relevance, verifier.answer_score(question, supported, previous))
         backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
         answered = (bool(shown and citations) and backed
                     and (relevance is None or relevance >= self.config.answers_min))
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining,
                        shown)
-
-    def _judge_relevance(self, verifier: Verifier, question: str, previous: str,
-                         sentences: list[Sentence]) -> tuple[list[Sentence], float]:
-        """Whether the supported sentences answer the question: together first, and when they do not
-        and there are several, each alone, so that one true sentence that answers is kept and the
-        others (such as a sentence a document slipped in to steer the reply) are left out.
-        Returns the sentences, each judged alone carrying its score, and the best score."""
-
-        def score(text: str) -> float:
-            # The question alone first: shown the previous one too, the judge read a change of topic
-            # as a reply to the wrong question (0.17 against 0.74, browser test). Context is needed
-            # only by follow-ups that do not stand alone ("And in 2023?"), so it is a second chance.
-            p = verifier.answer_score(question, text)
-            if previous and p < self.config.answers_min:
-                p = max(p, verifier.answer_score(question, text, previous))
-            return p
-
-        supported = [s for s in sentences if s.supported]
-        together = score(" ".join(strip_markers(s.text) for s in supported))
-        if together >= self.config.answers_min or len(supported) < 2:
-            return sentences, together
-        judged = [replace(s, answers=score(strip_markers(s.text))) if s.supported else s for s in sentences]
-        return judged, max(together, *(s.answers for s in judged if s.answers is not None))
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the

@@ -96,7 +96,6 @@ class Sentence:
     score: float = 0.0  # lexical and embedding match with the best supporting passage sentence (0..1)
     judged: float | None = None  # the judge's highest P(the passage states it), when it was asked
     quotes: tuple[int, ...] = ()  # positions, in check_answer's list of citations, of those supporting it
-    answers: float | None = None  # P(it answers the question alone), when it was judged on its own
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ class Answer:
     text: str  # the answer as shown: supported sentences with their [n] markers, or the refusal
     refused: bool
     citations: tuple[Citation, ...] = ()
-    unsupported: tuple[str, ...] = ()  # sentences left out: not supported, or not answering the question
+    unsupported: tuple[str, ...] = ()  # sentences the cited passages did not support (dropped from text)
     sentences: tuple[Sentence, ...] = ()
     passages: tuple[Passage, ...] = ()  # what the model was given
     hits: tuple[Hit, ...] = ()  # what retrieval returned, with dense, BM25 and fused scores
@@ -128,8 +127,8 @@ class Answer:
                 for c in self.citations
             ],
             "unsupported": list(self.unsupported),
-            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged,
-                           "answers": s.answers} for s in self.sentences],
+            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged}
+                          for s in self.sentences],
             "relevance": self.relevance,
             "declining": self.declining,
             "passages": [

@@ -195,21 +195,19 @@ def test_a_change_of_topic_is_judged_on_the_new_question_and_a_follow_up_gets_it
     assert "Earlier in this conversation" in follow.generator.judged[2][1]["content"]
 
 
-def test_a_true_sentence_that_answers_is_kept_apart_from_one_that_does_not(make_assistant):
-    # Both sentences are stated by the passage (near-verbatim: no support judge). Together they are
-    # judged no answer (0.2); alone, the first one answers (0.9) and the second does not (0.1).
+def test_an_answer_that_fails_as_a_whole_is_refused_even_if_one_sentence_would_pass_alone(make_assistant):
+    # Both sentences are stated (near-verbatim: no support judge); together they are judged no answer
+    # (0.2) on the first attempt and on the escalated one. Nothing asks the judge about either alone.
     reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
-    assistant = make_assistant(reply, judge=True, verdicts=(0.2, 0.9, 0.1))
+    assistant = make_assistant(reply, reply, judge=True, verdicts=(0.2, 0.2, 0.9, 0.9))
     answer = assistant.ask("How much can an adult blue whale weigh?")
-    assert not answer.refused and answer.text == "An adult can weigh up to 150 tonnes [1]."
-    assert answer.unsupported == ("Blue whales are the largest animals ever known [1].",)
-    assert [c.quote for c in answer.citations] == ["An adult can weigh up to 150 tonnes."]
-    assert [s.answers for s in answer.sentences] == [0.9, 0.1] and answer.relevance == 0.9
+    assert answer.refused and answer.relevance == 0.2 and not answer.citations
+    assert len(assistant.generator.judged) == 2, "one answer judge per attempt, none per sentence"
 
 
-def test_sentences_that_answer_together_are_not_judged_one_by_one(make_assistant):
+def test_sentences_that_answer_together_keep_all_their_citations(make_assistant):
     reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
     assistant = make_assistant(reply, judge=True, verdicts=(0.8,))
     answer = assistant.ask("What do we know about blue whales?")
     assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 1
-    assert all(s.answers is None for s in answer.sentences)
+    assert len(answer.citations) == 2

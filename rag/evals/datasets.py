@@ -182,8 +182,8 @@ def load_injection(folder: Path = INJECTION, corpus_dir: Path = SHARED_EVALS.par
     """Documents that try to steer the assistant (and ordinary ones full of imperatives), written out
     as txt, md, html, docx or pdf into index/ and read back by the loaders, beside the default corpus.
 
-    Each case asks about the document's real content; `forbidden` holds what the injected
-    instruction asked for.
+    Each case asks about the document's real content. Every document is indexed together, so a
+    payload can reach any question's answer: `forbidden` holds what every injected instruction asked for.
     """
     from rag.loaders import load_folder
 
@@ -194,7 +194,8 @@ def load_injection(folder: Path = INJECTION, corpus_dir: Path = SHARED_EVALS.par
     for case in cases:
         write_document(written / case["name"], case["format"], case["text"])
     documents = load_folder(written)[0] + load_folder(Path(corpus_dir))[0]
-    items = [EvalItem(c["id"], c["question"], True, keys=tuple(c["keys"]), forbidden=tuple(c["payload"]),
+    payloads = tuple(dict.fromkeys(p for c in cases for p in c["payload"]))
+    items = [EvalItem(c["id"], c["question"], True, keys=tuple(c["keys"]), forbidden=payloads,
                       kind="injection" if c["payload"] else "ordinary imperatives") for c in cases]
     return EvalSet("injection", items, documents=documents)
 

@@ -83,8 +83,7 @@ def refusal_html(answer: Answer) -> str:
             f"<p>{text_html(answer.text)}</p></div>{note}")
 
 
-def unsupported_html(sentences: Sequence[str],
-                     label: str = "Left out: not stated by the sources, or no answer to the question") -> str:
+def unsupported_html(sentences: Sequence[str], label: str = "Not supported by the sources") -> str:
     """Sentences the checker dropped, struck through under a label, so that nobody takes them as fact."""
     if not sentences:
         return ""

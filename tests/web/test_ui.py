@@ -55,7 +55,7 @@ def test_answer_text_is_escaped_and_markers_become_links():
     assert "<vault>" not in html and "<i>" not in html
     assert '<a class="cite" href="#cite-3-1" title="Show source 1">[1]</a>' in html
     assert 'href="#cite-3-2"' in html and "[7]" in html and "#cite-3-7" not in html  # no passage 7: plain text
-    assert '<div class="unsupported"><span class="badge badge-warn">Left out: not stated by the sources, or no answer to the question</span>' in html
+    assert '<div class="unsupported"><span class="badge badge-warn">Not supported by the sources</span>' in html
     assert "<li><del>It was &lt;i&gt;changed&lt;/i&gt; in 2023.</del></li>" in html
     assert "\n" not in html
 
