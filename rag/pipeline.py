@@ -56,11 +56,10 @@ class Attempt:
     answered: bool = False  # some sentence is supported and the answer responds to the question
     relevance: float | None = None  # the judge's P(the supported sentences answer the question)
     declining: float | None = None  # the model's P(its reply starts NOT_FOUND), read before it writes
-    shown: tuple[int, ...] = ()  # indexes of the sentences shown: supported, and answering the question
 
     @property
     def text(self) -> str:
-        return " ".join(self.sentences[i].text for i in self.shown)
+        return " ".join(s.text for s in self.sentences if s.supported)
 
 
 @dataclass
@@ -158,10 +157,9 @@ class Assistant:
                                             self.policy, judge=verifier.support if verifier else None)
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
-        shown = tuple(i for i, s in enumerate(sentences) if s.supported)
-        kept = {q for i in shown for q in sentences[i].quotes}
+        kept = {q for s in sentences if s.supported for q in s.quotes}
         citations = [c for q, c in enumerate(citations) if q in kept]
-        supported = " ".join(strip_markers(sentences[i].text) for i in shown)
+        supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)
         relevance = None
         if supported and verifier is not None:
             # The answer is judged as a whole. Judged one by one, when the whole failed, two planted
@@ -174,11 +172,10 @@ class Assistant:
             if previous and relevance < self.config.answers_min:
                 relevance = max(relevance, verifier.answer_score(question, supported, previous))
         backed = years_backed(question, [evidence_text(p) for p in passages if any(c.n == p.n for c in citations)])
-        answered = (bool(shown and citations) and backed
+        answered = (bool(supported and citations) and backed
                     and (relevance is None or relevance >= self.config.answers_min))
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
-        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining,
-                       shown)
+        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
@@ -231,8 +228,7 @@ class Assistant:
             return Answer(text=render("refusal"), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
-                      unsupported=tuple(s.text for i, s in enumerate(attempt.sentences) if i not in attempt.shown),
-                      **common)
+                      unsupported=tuple(s.text for s in attempt.sentences if not s.supported), **common)
 
 
 def load_assistant(config: Config) -> Assistant:
