@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from rag.config import PROJECT_ROOT, Config
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 
 log = logging.getLogger("rag")
 
@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over your documents, with checked citations.")
     parser.add_argument("--index", type=Path, help="index folder (default: index/ in the project, or $RAG_INDEX)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a setting of rag.config.Config for this run, e.g. decline_from=0.5 (repeatable; "
+                             "for ablations)")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     p = verbs.add_parser("index", help="index a file or folder (again: only what changed)")
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.index:
         config = dataclasses.replace(config, index_dir=args.index)
     try:
+        config = with_settings(config, args.set)
         return VERBS[args.verb](args, config)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -100,6 +104,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def with_settings(config: Config, settings: list[str]) -> Config:
+    """`config` with NAME=VALUE overrides, each value read as the type of the field's current value."""
+    fields = {f.name for f in dataclasses.fields(config)}
+    changes = {}
+    for setting in settings:
+        name, sep, value = setting.partition("=")
+        if not sep or name not in fields:
+            raise ConfigError(f"--set {setting}: expected NAME=VALUE with NAME a setting of rag.config.Config")
+        kind = type(getattr(config, name))
+        try:
+            if kind is bool:
+                if value.lower() not in ("true", "false", "1", "0", "on", "off"):
+                    raise ValueError(value)
+                changes[name] = value.lower() in ("true", "1", "on")
+            else:
+                changes[name] = kind(value)
+        except ValueError:
+            raise ConfigError(f"--set {setting}: {value!r} is not a {kind.__name__}") from None
+    return dataclasses.replace(config, **changes)
 
 
 def open_store(config: Config, *, create: bool):

@@ -35,3 +35,7 @@ class PromptError(RagError):
 
 class GenerationError(RagError):
     """The generator backend failed (server unreachable, bad reply)."""
+
+
+class ConfigError(RagError):
+    """A setting given on the command line does not exist or has the wrong type."""

@@ -38,3 +38,15 @@ def test_missing_path_and_missing_index(fake_cli, tmp_path, capsys):
     assert capsys.readouterr().err.strip().endswith("nowhere: no such file or folder")
     assert cli.main([*fake_cli, "search", "x"]) == cli.EXIT_ERROR
     assert "run `rag index PATH` first" in capsys.readouterr().err
+
+
+def test_settings_are_overridden_by_name_with_the_fields_type():
+    config = cli.with_settings(cli.Config(), ["decline_from=0.5", "escalate=off", "top_k=7"])
+    assert (config.decline_from, config.escalate, config.top_k) == (0.5, False, 7)
+
+
+@pytest.mark.parametrize("setting", ["nonsense=1", "top_k", "top_k=many", "escalate=maybe"])
+def test_a_bad_setting_is_one_line_naming_it(fake_cli, setting, capsys):
+    assert cli.main([*fake_cli, "--set", setting, "search", "x"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --set {setting}:") and "\n" not in err
