@@ -292,13 +292,11 @@ def eval_claims(args, config: Config) -> int:
 
     from rag.evals.claims import build, decide, precision_recall, score
     from rag.evals.evaluation import write_jsonl
-    from functools import partial
-
-    from rag.generation import make_generator, yes_probability
+    from rag.generation import make_generator
     from rag.verification import Verifier
 
     config = _with_generator(config, args)
-    verifier = Verifier(partial(yes_probability, make_generator(config.backend, config.model, url=config.llm_url)))
+    verifier = Verifier(make_generator(config.backend, config.model, url=config.llm_url).first_token_probabilities)
     out = args.out or PROJECT_ROOT / "evals" / "results" / f"claims-{time.strftime('%Y%m%d-%H%M%S')}"
     table = []
     for split in ("tune", "test"):
