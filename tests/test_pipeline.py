@@ -206,21 +206,8 @@ def test_an_answer_that_fails_as_a_whole_is_refused_even_if_one_sentence_would_p
 
 
 def test_sentences_that_answer_together_keep_all_their_citations(make_assistant):
-    """Neither sentence answers alone (0.3 each), as the two sides of a comparison may not: the
-    answer that responds as a whole is kept whole."""
     reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
-    assistant = make_assistant(reply, judge=True, verdicts=(0.8, 0.3, 0.3))
+    assistant = make_assistant(reply, judge=True, verdicts=(0.8,))
     answer = assistant.ask("What do we know about blue whales?")
-    assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 3
+    assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 1
     assert len(answer.citations) == 2
-
-
-def test_a_sentence_that_does_not_respond_is_dropped_from_an_answer_that_does(make_assistant):
-    """A document's instruction the model obeyed, stated verbatim by its passage, rides along after
-    the right sentence; the whole passes, the sentence alone does not, and is not shown or quoted."""
-    reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
-    assistant = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1))
-    answer = assistant.ask("How much can an adult blue whale weigh?")
-    assert not answer.refused and answer.text == "An adult can weigh up to 150 tonnes [1]."
-    assert [c.quote for c in answer.citations] == ["An adult can weigh up to 150 tonnes."]
-    assert answer.unsupported == ("Blue whales are the largest animals ever known [1].",)
