@@ -292,11 +292,13 @@ def eval_claims(args, config: Config) -> int:
 
     from rag.evals.claims import build, decide, precision_recall, score
     from rag.evals.evaluation import write_jsonl
-    from rag.generation import make_generator
+    from functools import partial
+
+    from rag.generation import make_generator, yes_probability
     from rag.verification import Verifier
 
     config = _with_generator(config, args)
-    verifier = Verifier(make_generator(config.backend, config.model, url=config.llm_url).first_token_probabilities)
+    verifier = Verifier(partial(yes_probability, make_generator(config.backend, config.model, url=config.llm_url)))
     out = args.out or PROJECT_ROOT / "evals" / "results" / f"claims-{time.strftime('%Y%m%d-%H%M%S')}"
     table = []
     for split in ("tune", "test"):

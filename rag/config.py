@@ -67,7 +67,7 @@ class Config:
     # model puts decline_from or more on starting its reply with NOT_FOUND. Moving either of the
     # last two stricter cost more right answers than wrong ones it removed.
     support_min: float = 0.6
-    answers_min: float = 0.55
+    answers_min: float = 0.5
     decline_from: float = 0.3
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25

@@ -12,7 +12,7 @@ import time
 from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_t
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
-from rag.generation import Generator, refusal_share
+from rag.generation import Generator, refusal_share, yes_probability
 from rag.prompting import build_messages, render, select_passages, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
@@ -84,7 +84,7 @@ class Assistant:
         """The generator as judge of meaning; None when `config.judge` is off (the lexical rule alone)."""
         if not self.config.judge:
             return None
-        return Verifier(self.generator.first_token_probabilities)
+        return Verifier(partial(yes_probability, self.generator))
 
     def ask(self, question: str, history: History = ()) -> Answer:
         """The checked answer, without streaming."""

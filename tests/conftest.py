@@ -100,16 +100,13 @@ class ScriptedGenerator:
         return len(text.split())
 
     def first_token_probabilities(self, messages) -> dict[str, float]:
-        """A judge's prompt gets the next verdict as P(yes) (the extraction judge, as 1 - P(NONE),
-        reads the same verdict as its yes/no twin before it); an answer prompt, its next reply's start."""
+        """A judge's prompt gets the next verdict as P(yes); an answer prompt, its next reply's start."""
         from rag.prompting import render
 
         if messages[0]["content"] in (render("support_system"), render("answers_system")):
             self.judged.append(messages)
-            self.verdict = self.verdicts.pop(0) if self.verdicts else 1.0
-            return {"yes": self.verdict, "no": 1.0 - self.verdict}
-        if messages[0]["content"] == render("extract_system"):
-            return {"NONE": 1.0 - self.verdict, "It": self.verdict}
+            verdict = self.verdicts.pop(0) if self.verdicts else 1.0
+            return {"yes": verdict, "no": 1.0 - verdict}
         reply = self.replies[0] if self.replies else "NOT_FOUND"
         return {"NOT": 1.0} if reply.startswith("NOT_FOUND") else {reply[:3]: 1.0}
 

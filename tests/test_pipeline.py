@@ -201,7 +201,7 @@ def test_an_answer_that_fails_as_a_whole_is_refused_even_if_one_sentence_would_p
     reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
     assistant = make_assistant(reply, reply, judge=True, verdicts=(0.2, 0.2, 0.9, 0.9))
     answer = assistant.ask("How much can an adult blue whale weigh?")
-    assert answer.refused and answer.relevance == pytest.approx(0.2) and not answer.citations
+    assert answer.refused and answer.relevance == 0.2 and not answer.citations
     assert len(assistant.generator.judged) == 2, "one answer judge per attempt, none per sentence"
 
 

@@ -1,43 +1,31 @@
-import pytest
-
 from rag.verification import Verifier, accept_all
 
 
 class Recorder:
-    """A judge that gives the queued first-token probabilities, one dict per prompt."""
-
-    def __init__(self, *replies):
-        self.replies = list(replies)
+    def __init__(self, *scores):
+        self.scores = list(scores)
         self.messages = []
 
     def __call__(self, messages):
         self.messages.append(messages)
-        return self.replies.pop(0)
+        return self.scores.pop(0)
 
 
 def test_support_asks_about_the_passage_and_the_claim():
-    judge = Recorder({"Yes": 0.6, "No": 0.2, " yes": 0.1, "Maybe": 0.1})
-    assert Verifier(judge).support("Prices rose 18%.", "Coffee prices\n rose 18% last quarter.") == pytest.approx(0.7 / 0.9)
+    judge = Recorder(0.7)
+    assert Verifier(judge).support("Prices rose 18%.", "Coffee prices\n rose 18% last quarter.") == 0.7
     system, user = judge.messages[0]
     assert "instruction, not a fact" in system["content"]
     assert "Passage: Coffee prices rose 18% last quarter." in user["content"]
     assert "Claim: Prices rose 18%." in user["content"]
 
 
-def test_answer_score_averages_a_yes_no_judge_and_an_extraction_judge():
-    judge = Recorder({"no": 0.8, "yes": 0.2}, {"NONE": 0.9, "5": 0.1})
-    score = Verifier(judge).answer_score("How much did it cost in 2023?", "It cost 5 euros in 2024.")
-    assert abs(score - (0.2 + 0.1) / 2) < 1e-9
-    for system, user in judge.messages:
-        assert "Question: How much did it cost in 2023?" in user["content"]
-        assert "Reply: It cost 5 euros in 2024." in user["content"] and "Passage" not in user["content"]
-    assert "yes or no" in judge.messages[0][0]["content"] and "NONE" in judge.messages[1][0]["content"]
-
-
-def test_the_extraction_judge_counts_only_a_reply_that_starts_none():
-    """"NO" or "Nov" are not a start of NONE; "N" and "NONE" are counted only from three characters."""
-    judge = Recorder({"yes": 1.0}, {"NON": 0.3, "NO": 0.3, "Nov": 0.4})
-    assert abs(Verifier(judge).answer_score("When?", "In November.") - (1.0 + 0.7) / 2) < 1e-9
+def test_answer_score_shows_the_question_and_the_reply_only():
+    judge = Recorder(0.2)
+    assert Verifier(judge).answer_score("How much did it cost in 2023?", "It cost 5 euros in 2024.") == 0.2
+    user = judge.messages[0][1]["content"]
+    assert "Question: How much did it cost in 2023?" in user and "Reply: It cost 5 euros in 2024." in user
+    assert "Passage" not in user
 
 
 def test_accept_all_believes_everything():
@@ -58,10 +46,9 @@ def test_a_year_the_question_names_must_be_in_the_evidence():
 def test_answer_score_shows_the_previous_question_apart_from_the_new_one():
     """Glued together ("How much did China spend? How far is the lamp seen?") a change of topic in
     the chat read as a question the reply does not answer; the browser test caught it."""
-    judge = Recorder({"yes": 0.9}, {"NONE": 0.1})
+    judge = Recorder(0.9)
     Verifier(judge).answer_score("How far can the lamp be seen?", "It is seen from 30 km [1].",
                                  previous="How much did China spend on R&D?")
-    for messages in judge.messages:
-        user = messages[1]["content"]
-        assert "Earlier in this conversation the user asked: How much did China spend on R&D?" in user
-        assert "\nQuestion: How far can the lamp be seen?" in user
+    user = judge.messages[0][1]["content"]
+    assert "Earlier in this conversation the user asked: How much did China spend on R&D?" in user
+    assert "\nQuestion: How far can the lamp be seen?" in user
