@@ -108,19 +108,28 @@ async def _json_body(request: Request) -> dict:
 
 def basic_auth(credentials: Credentials):
     """A dependency that accepts HTTP Basic auth with one of `credentials` and answers 401 otherwise."""
-    pairs = [(u.encode(), p.encode()) for u, p in credentials]
-
     def check(request: Request) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        try:
-            user, _, password = base64.b64decode(token, validate=True).partition(b":")
-        except (binascii.Error, ValueError):
-            user = password = b""
-        ok = False
-        for u, p in pairs:  # compare with every pair, in constant time, so timing reveals nothing
-            ok |= secrets.compare_digest(user, u) & secrets.compare_digest(password, p)
-        if scheme.lower() != "basic" or not ok:
+        if scheme.lower() != "basic" or not check_login(credentials, *decode_basic(token)):
             raise HTTPException(401, "log in with HTTP Basic auth (the server's RAG_AUTH credentials)",
                                 headers={"WWW-Authenticate": 'Basic realm="rag"'})
 
     return check
+
+
+def decode_basic(token: str) -> tuple[bytes, bytes]:
+    """(user, password) from an HTTP Basic token; empty ones when it does not decode."""
+    try:
+        user, _, password = base64.b64decode(token, validate=True).partition(b":")
+    except (binascii.Error, ValueError):
+        return b"", b""
+    return user, password
+
+
+def check_login(credentials: Credentials, user: bytes, password: bytes) -> bool:
+    """Whether (user, password) is one of `credentials`, compared with every pair in constant time,
+    so timing reveals nothing."""
+    ok = False
+    for u, p in credentials:
+        ok |= secrets.compare_digest(user, u.encode()) & secrets.compare_digest(password, p.encode())
+    return ok

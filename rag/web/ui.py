@@ -113,10 +113,12 @@ def create_app(assistant, config: Config, *, auth: list[tuple[str, str]] | None 
     from fastapi import FastAPI
 
     from rag.web.api import add_routes
+    from rag.web.openai_api import add_openai_routes
 
     library = Library(assistant, uploads_dir(config))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
     add_routes(app, library, auth)
+    add_openai_routes(app, library, auth)
     blocks = build_blocks(library, config, EXAMPLES if examples is None else examples)
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                            font=["Inter", "system-ui", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"],
