@@ -1,4 +1,7 @@
-"""Read txt, md, html, pdf and docx files into Documents whose `text` all offsets refer to."""
+"""Read txt, md, html, pdf, docx, pptx, xlsx and csv files into Documents whose `text` all offsets
+refer to. A table (csv, a spreadsheet's sheets) becomes one paragraph per row that names each value's
+column ("Office: Berlin; Staff: 12"), so a row read alone, or quoted, still says what its numbers are;
+a row being a paragraph, a quote is one row, not the whole sheet."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from rag.types import Document
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".csv")
 MANIFEST = "MANIFEST.json"
 
 # Elements whose text a reader never sees as content.
@@ -72,6 +75,12 @@ def load_document(path: Path, root: Path, meta: dict | None = None) -> Document:
         text, title = _pdf_text(path)
     elif suffix == ".docx":
         text, title = _docx_text(path)
+    elif suffix == ".pptx":
+        text, title = _pptx_text(path)
+    elif suffix == ".xlsx":
+        text, title = _xlsx_text(path)
+    elif suffix == ".csv":
+        text, title = _csv_text(path, _decode_text(path, data)), ""
     else:
         raise LoadError(f"{path}: unsupported file type {suffix!r}")
     if not text.strip():
@@ -174,3 +183,91 @@ def _docx_text(path: Path) -> tuple[str, str]:
         for row in table.rows:
             blocks.append(" | ".join(cell.text.strip() for cell in row.cells))
     return "\n\n".join(b for b in blocks if b), document.core_properties.title or ""
+
+
+def _pptx_text(path: Path) -> tuple[str, str]:
+    """Each slide in order: "Slide n", its text boxes and tables top to bottom, then its notes."""
+    import pptx
+
+    try:
+        deck = pptx.Presentation(str(path))
+        blocks = []
+        for number, slide in enumerate(deck.slides, 1):
+            blocks.append(f"Slide {number}")
+            shapes = sorted(slide.shapes, key=lambda s: (s.top or 0, s.left or 0))
+            for shape in shapes:
+                if shape.has_text_frame:
+                    blocks += [" ".join(p.text.split()) for p in shape.text_frame.paragraphs]
+                elif getattr(shape, "has_table", False) and shape.has_table:
+                    rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
+                    blocks += _row_lines(rows)
+            if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+                notes = " ".join(slide.notes_slide.notes_text_frame.text.split())
+                if notes:
+                    blocks.append(f"Notes: {notes}")
+        title = deck.core_properties.title or ""
+    except Exception as exc:  # python-pptx surfaces zip, XML and key errors for damaged files
+        raise LoadError(f"{path}: corrupt PPTX ({type(exc).__name__}: {exc})") from exc
+    return "\n\n".join(b for b in blocks if b), title
+
+
+def _xlsx_text(path: Path) -> tuple[str, str]:
+    """Each sheet under its name, a line per row; the first non-empty row names the columns."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheets = [(sheet.title, [list(row) for row in sheet.iter_rows(values_only=True)]) for sheet in book.worksheets]
+            title = book.properties.title or ""
+        finally:
+            book.close()
+    except Exception as exc:  # openpyxl raises zip, XML and value errors for damaged files
+        raise LoadError(f"{path}: corrupt XLSX ({type(exc).__name__}: {exc})") from exc
+    parts = []
+    for name, rows in sheets:
+        lines = _row_lines(rows)
+        if lines:
+            parts.append("\n\n".join([f"Sheet {name}", *lines]))
+    return "\n\n".join(parts), title
+
+
+def _csv_text(path: Path, text: str) -> str:
+    import csv
+    import io
+
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect, strict=True))
+    except csv.Error as exc:
+        raise LoadError(f"{path}: malformed CSV ({exc})") from None
+    return "\n\n".join(_row_lines(rows))
+
+
+def _row_lines(rows) -> list[str]:
+    """Table rows as lines "Column: value; Column: value" under the first non-empty row's names; a
+    column without a name, or a table of one row, keeps its values bare."""
+    rows = [[_cell(v) for v in row] for row in rows]
+    rows = [row for row in rows if any(row)]
+    if len(rows) < 2:
+        return ["; ".join(v for v in row if v) for row in rows]
+    header, lines = rows[0], ["; ".join(v for v in rows[0] if v)]
+    for row in rows[1:]:
+        named = [f"{header[i]}: {v}" if i < len(header) and header[i] else v for i, v in enumerate(row) if v]
+        lines.append("; ".join(named))
+    return lines
+
+
+def _cell(value) -> str:
+    import datetime
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        value = value.date()  # a spreadsheet date, stored as midnight
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split())

@@ -68,6 +68,57 @@ def test_pdf_and_docx(tmp_path):
     assert docx.text == "Meeting notes\n\nThe budget was approved." and docx.title == "Minutes"
 
 
+def test_pptx_slides_in_order_with_tables_and_notes(tmp_path):
+    import pptx
+    from pptx.util import Inches
+
+    deck = pptx.Presentation()
+    deck.core_properties.title = "Travel policy"
+    first = deck.slides.add_slide(deck.slide_layouts[1])
+    first.shapes.title.text = "Booking flights"
+    first.placeholders[1].text_frame.text = "Staff must book economy class for flights under six hours."
+    first.notes_slide.notes_text_frame.text = "Ask finance about exceptions."
+    second = deck.slides.add_slide(deck.slide_layouts[5])
+    second.shapes.title.text = "Daily allowances"
+    table = second.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(6), Inches(1)).table
+    for (r, c), text in {(0, 0): "City", (0, 1): "Allowance", (1, 0): "Paris", (1, 1): "EUR 95"}.items():
+        table.cell(r, c).text = text
+    deck.save(str(tmp_path / "policy.pptx"))
+
+    doc = load_document(tmp_path / "policy.pptx", tmp_path)
+    assert doc.title == "Travel policy"
+    assert doc.text == ("Slide 1\n\nBooking flights\n\nStaff must book economy class for flights under six hours."
+                        "\n\nNotes: Ask finance about exceptions.\n\nSlide 2\n\nDaily allowances\n\nCity; Allowance"
+                        "\n\nCity: Paris; Allowance: EUR 95")
+
+
+def test_xlsx_rows_name_their_columns_sheet_by_sheet(tmp_path):
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    offices = book.active
+    offices.title = "Offices"
+    for row in [("Office", "Staff", "Opened"), (None, None, None), ("Berlin", 12, datetime.datetime(2019, 4, 1)),
+                ("Lyon", 7.0, None)]:
+        offices.append(row)
+    book.create_sheet("Notes").append(["Figures as of March."])
+    book.save(tmp_path / "offices.xlsx")
+
+    doc = load_document(tmp_path / "offices.xlsx", tmp_path)
+    assert doc.text == ("Sheet Offices\n\nOffice; Staff; Opened\n\nOffice: Berlin; Staff: 12; Opened: 2019-04-01\n\n"
+                        "Office: Lyon; Staff: 7\n\nSheet Notes\n\nFigures as of March.")
+
+
+@pytest.mark.parametrize("content", ["Office;Staff\nBerlin;12\n", "Office,Staff\r\nBerlin,12\r\n", "Office\tStaff\nBerlin\t12"])
+def test_csv_rows_name_their_columns_whatever_the_delimiter(tmp_path, content):
+    (tmp_path / "staff.csv").write_text(content, encoding="utf-8")
+    doc = load_document(tmp_path / "staff.csv", tmp_path)
+    assert doc.text == "Office; Staff\n\nOffice: Berlin; Staff: 12"
+    assert doc.title == "Office; Staff"
+
+
 def test_manifest_metadata_and_nested_ids(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "x.txt").write_text("Some text here.", encoding="utf-8")
@@ -89,6 +140,9 @@ def bad_folder(tmp_path):
     (tmp_path / "corrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj garbage garbage\n%%EOF")
     write_pdf(tmp_path / "locked.pdf", ["secret text"], password="hunter2")
     (tmp_path / "corrupt.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "corrupt.pptx").write_bytes(b"PK\x03\x04 not really a deck")
+    (tmp_path / "corrupt.xlsx").write_bytes(b"not a workbook at all")
+    (tmp_path / "quoted.csv").write_text('Office,Staff\n"Berlin,12\n', encoding="utf-8")
     os.symlink(tmp_path / "nowhere.txt", tmp_path / "dangling.txt")
     return tmp_path
 
@@ -101,6 +155,9 @@ EXPECTED_REASONS = {
     "corrupt.pdf": "corrupt PDF",
     "locked.pdf": "encrypted PDF, needs a password",
     "corrupt.docx": "corrupt DOCX",
+    "corrupt.pptx": "corrupt PPTX",
+    "corrupt.xlsx": "corrupt XLSX",
+    "quoted.csv": "malformed CSV",
     "dangling.txt": "file not found",
 }
 

@@ -142,6 +142,25 @@ def test_uploaded_file_is_indexed_listed_cited_and_removed(serve_fakes, config):
     assert not (config.index_dir.parent / "uploads" / "lighthouse.txt").exists()
 
 
+def test_an_uploaded_spreadsheet_is_answered_with_an_exact_quote_of_its_row(serve_fakes, tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in [("Office", "Head count"), ("Harbour office", 42), ("Hill office", 17)]:
+        book.active.append(row)
+    book.save(tmp_path / "offices.xlsx")
+    reply = "The Harbour office has a head count of 42 [1]."
+    with serve_fakes(reply) as (url, _):
+        r = httpx.post(f"{url}/api/documents", timeout=30,
+                       files={"file": ("offices.xlsx", (tmp_path / "offices.xlsx").read_bytes())})
+        answer = httpx.post(f"{url}/api/ask", json={"question": "What is the head count of the Harbour office?"},
+                            timeout=30).json()
+    assert r.status_code == 200 and r.json()["report"]["added"] == ["offices.xlsx"]
+    assert answer["refused"] is False and answer["answer"] == reply
+    (citation,) = answer["citations"]
+    assert citation["doc_id"] == "offices.xlsx" and citation["quote"] == "Office: Harbour office; Head count: 42"
+
+
 def test_upload_may_not_replace_a_document_from_another_folder(serve_fakes):
     with serve_fakes() as (url, _):
         r = httpx.post(f"{url}/api/documents", files={"file": ("whales.txt", b"Whales are small.")}, timeout=30)
