@@ -161,14 +161,39 @@ def _pdf_text(path: Path) -> tuple[str, str]:
         reader = pypdf.PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError(f"{path}: encrypted PDF, needs a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        scans = {n: [image.image for image in page.images] for n, page in enumerate(reader.pages) if not pages[n]}
         title = str((reader.metadata or {}).get("/Title") or "")
     except LoadError:
         raise
     except Exception as exc:  # pypdf raises many types on damaged files; each becomes one message
         reason = "encrypted PDF, needs a password" if "decrypt" in str(exc).lower() else f"corrupt PDF ({exc})"
         raise LoadError(f"{path}: {reason}") from exc
-    return "\n\n".join(page.strip() for page in pages if page.strip()), title
+    unread = False
+    for n, images in scans.items():
+        if images:
+            pages[n] = _ocr(path, n + 1, images)
+            unread |= pages[n] is None
+    text = "\n\n".join(page for page in pages if page)
+    if unread and not text:
+        raise LoadError(f"{path}: a scan without a text layer, and Tesseract (tesseract-ocr) is not installed to read it")
+    return text, title
+
+
+def _ocr(path: Path, page: int, images) -> str | None:
+    """The text of a scanned page (one without a text layer) read from its images by Tesseract, a
+    paragraph per block; None, with a one-line warning, when Tesseract is not installed."""
+    import pytesseract
+
+    try:
+        raw = "\n\n".join(pytesseract.image_to_string(image) for image in images)
+    except pytesseract.TesseractNotFoundError:
+        log.warning("%s: page %d is a scan and Tesseract is not installed (apt-get install tesseract-ocr); skipped",
+                    path, page)
+        return None
+    log.warning("%s: page %d has no text layer; its text was read by OCR", path, page)
+    paragraphs = (" ".join(part.split()) for part in re.split(r"\n\s*\n", raw))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def _docx_text(path: Path) -> tuple[str, str]:

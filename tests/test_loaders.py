@@ -68,6 +68,42 @@ def test_pdf_and_docx(tmp_path):
     assert docx.text == "Meeting notes\n\nThe budget was approved." and docx.title == "Minutes"
 
 
+def write_scan(path: Path, lines: list[str]) -> None:
+    """A PDF whose only page is a picture of `lines`: no text layer, as a scanner makes it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1700, 400), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=48)
+    for i, line in enumerate(lines):
+        draw.text((60, 60 + 90 * i), line, fill="black", font=font)
+    image.save(path, "PDF", resolution=150)
+
+
+def test_a_scanned_pdf_page_is_read_by_ocr_with_a_notice(tmp_path, caplog):
+    import pypdf
+
+    write_scan(tmp_path / "scan.pdf", ["The archive opens at nine on Mondays.", "Visitors sign in at the desk."])
+    assert not pypdf.PdfReader(tmp_path / "scan.pdf").pages[0].extract_text().strip()  # really no text layer
+    with caplog.at_level("WARNING", logger="rag.loaders"):
+        doc = load_document(tmp_path / "scan.pdf", tmp_path)
+    assert "The archive opens at nine on Mondays." in doc.text and "Visitors sign in at the desk." in doc.text
+    (notice,) = [r.getMessage() for r in caplog.records]
+    assert notice == f"{tmp_path / 'scan.pdf'}: page 1 has no text layer; its text was read by OCR"
+
+
+def test_a_scan_without_tesseract_is_one_line_and_skipped(tmp_path, monkeypatch, caplog):
+    import pytesseract
+
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-tesseract"))
+    write_scan(tmp_path / "scan.pdf", ["The archive opens at nine."])
+    with caplog.at_level("WARNING", logger="rag.loaders"), pytest.raises(LoadError) as error:
+        load_document(tmp_path / "scan.pdf", tmp_path)
+    assert str(error.value) == (f"{tmp_path / 'scan.pdf'}: a scan without a text layer, and Tesseract "
+                                "(tesseract-ocr) is not installed to read it")
+    assert "Tesseract is not installed" in caplog.records[0].getMessage()
+
+
 def test_pptx_slides_in_order_with_tables_and_notes(tmp_path):
     import pptx
     from pptx.util import Inches
