@@ -1,4 +1,4 @@
-"""Read txt, md, html, pdf, docx, pptx, xlsx and csv files into Documents whose `text` all offsets
+"""Read txt, md, html, pdf, docx, pptx, xlsx, csv, epub and odt files into Documents whose `text` all offsets
 refer to. A table (csv, a spreadsheet's sheets) becomes one paragraph per row that names each value's
 column ("Office: Berlin; Staff: 12"), so a row read alone, or quoted, still says what its numbers are;
 a row being a paragraph, a quote is one row, not the whole sheet."""
@@ -15,7 +15,7 @@ from rag.types import Document
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".csv")
+SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".csv", ".epub", ".odt")
 MANIFEST = "MANIFEST.json"
 
 # Elements whose text a reader never sees as content.
@@ -81,6 +81,10 @@ def load_document(path: Path, root: Path, meta: dict | None = None) -> Document:
         text, title = _xlsx_text(path)
     elif suffix == ".csv":
         text, title = _csv_text(path, _decode_text(path, data)), ""
+    elif suffix == ".epub":
+        text, title = _epub_text(path)
+    elif suffix == ".odt":
+        text, title = _odt_text(path)
     else:
         raise LoadError(f"{path}: unsupported file type {suffix!r}")
     if not text.strip():
@@ -296,3 +300,66 @@ def _cell(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return " ".join(str(value).split())
+
+
+def _epub_text(path: Path) -> tuple[str, str]:
+    """The book's visible text in reading order (the spine of its package file), chapter after chapter."""
+    import posixpath
+    import zipfile
+
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            container = etree.fromstring(book.read("META-INF/container.xml"))
+            opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
+            opf = etree.fromstring(book.read(opf_path))
+            items = {i.get("id"): i.get("href") for i in opf.xpath("//*[local-name()='manifest']/*[local-name()='item']")}
+            order = opf.xpath("//*[local-name()='spine']/*[local-name()='itemref']/@idref")
+            title = " ".join(opf.xpath("string(//*[local-name()='metadata']/*[local-name()='title'])").split())
+            folder = posixpath.dirname(opf_path)
+            chapters = [book.read(posixpath.normpath(posixpath.join(folder, items[ref]))).decode("utf-8")
+                        for ref in order if ref in items]
+    except Exception as exc:  # zip, XML, missing parts and bad encodings of a damaged book
+        raise LoadError(f"{path}: corrupt EPUB ({type(exc).__name__}: {exc})") from exc
+    texts = [_html_text(chapter)[0] for chapter in chapters]
+    return "\n\n".join(t for t in texts if t), title
+
+
+def _odt_text(path: Path) -> tuple[str, str]:
+    """An OpenDocument text's headings and paragraphs in order (tables cell by cell, lists item by item)."""
+    import zipfile
+
+    from lxml import etree
+
+    text_ns = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            content = etree.fromstring(archive.read("content.xml"))
+            meta = etree.fromstring(archive.read("meta.xml")) if "meta.xml" in archive.namelist() else None
+    except Exception as exc:  # zip and XML errors of a damaged file
+        raise LoadError(f"{path}: corrupt ODT ({type(exc).__name__}: {exc})") from exc
+    blocks = []
+    for element in content.iter(f"{{{text_ns}}}p", f"{{{text_ns}}}h"):
+        blocks.append(" ".join("".join(_odt_strings(element, text_ns)).split()))
+    title = " ".join(meta.xpath("string(//*[local-name()='title'])").split()) if meta is not None else ""
+    return "\n\n".join(b for b in blocks if b), title
+
+
+def _odt_strings(element, text_ns: str):
+    """The text of one paragraph: its own text and its spans', with <text:s/> as a space and
+    <text:tab/> and <text:line-break/> as whitespace; a note inside a paragraph is left out."""
+    if element.text:
+        yield element.text
+    for child in element:
+        tag = _local_name(child.tag)
+        if tag in ("s", "tab", "line-break"):
+            yield " "
+        elif tag not in ("note", "annotation") and tag not in ("p", "h"):
+            yield from _odt_strings(child, text_ns)
+        if child.tail:
+            yield child.tail
+
+
+def _local_name(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

@@ -104,6 +104,66 @@ def test_a_scan_without_tesseract_is_one_line_and_skipped(tmp_path, monkeypatch,
     assert "Tesseract is not installed" in caplog.records[0].getMessage()
 
 
+def write_epub(path: Path, title: str, chapters: list[tuple[str, str]]) -> None:
+    """A minimal EPUB: chapters (file name, XHTML body) in spine order, listed out of order in the manifest."""
+    import zipfile
+
+    manifest = "".join(f'<item id="c{i}" href="text/{name}" media-type="application/xhtml+xml"/>'
+                       for i, (name, _) in reversed(list(enumerate(chapters))))
+    spine = "".join(f'<itemref idref="c{i}"/>' for i in range(len(chapters)))
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("mimetype", "application/epub+zip")
+        book.writestr("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
+                      'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+                      '<rootfile full-path="OEBPS/book.opf" media-type="application/oebps-package+xml"/>'
+                      '</rootfiles></container>')
+        book.writestr("OEBPS/book.opf", '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" '
+                      'version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                      f'<dc:title>{title}</dc:title></metadata><manifest>{manifest}</manifest>'
+                      f'<spine>{spine}</spine></package>')
+        for name, body in chapters:
+            book.writestr(f"OEBPS/text/{name}", f'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title>'
+                          f'<style>p {{ color: red }}</style></head><body>{body}</body></html>')
+
+
+def test_epub_chapters_in_reading_order(tmp_path):
+    write_epub(tmp_path / "guide.epub", "Staff guide", [
+        ("one.xhtml", "<h1>Arrival</h1><p>Badges are issued at the front desk.</p>"),
+        ("two.xhtml", "<h1>Leave</h1><p>Leave requests go to your manager.</p>"),
+    ])
+    doc = load_document(tmp_path / "guide.epub", tmp_path)
+    assert doc.title == "Staff guide"
+    assert doc.text == ("Arrival\n\nBadges are issued at the front desk.\n\nLeave\n\n"
+                        "Leave requests go to your manager.")
+
+
+def write_odt(path: Path, body: str, title: str = "") -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", '<?xml version="1.0"?><office:document-content '
+                         'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+                         'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0">'
+                         f'<office:body><office:text>{body}</office:text></office:body></office:document-content>')
+        archive.writestr("meta.xml", '<?xml version="1.0"?><office:document-meta '
+                         'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                         'xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                         f'<office:meta><dc:title>{title}</dc:title></office:meta></office:document-meta>')
+
+
+def test_odt_headings_paragraphs_and_tables_in_order(tmp_path):
+    write_odt(tmp_path / "minutes.odt", title="Minutes", body=(
+        '<text:h text:outline-level="1">Budget</text:h>'
+        '<text:p>The budget was <text:span>approved</text:span>.<text:s/>Spending<text:tab/>starts in May.</text:p>'
+        '<table:table><table:table-row><table:table-cell><text:p>Travel</text:p></table:table-cell>'
+        '<table:table-cell><text:p>EUR 4,000</text:p></table:table-cell></table:table-row></table:table>'))
+    doc = load_document(tmp_path / "minutes.odt", tmp_path)
+    assert doc.title == "Minutes"
+    assert doc.text == "Budget\n\nThe budget was approved. Spending starts in May.\n\nTravel\n\nEUR 4,000"
+
+
 def test_pptx_slides_in_order_with_tables_and_notes(tmp_path):
     import pptx
     from pptx.util import Inches
@@ -178,6 +238,8 @@ def bad_folder(tmp_path):
     (tmp_path / "corrupt.docx").write_bytes(b"PK\x03\x04 not really a zip")
     (tmp_path / "corrupt.pptx").write_bytes(b"PK\x03\x04 not really a deck")
     (tmp_path / "corrupt.xlsx").write_bytes(b"not a workbook at all")
+    (tmp_path / "corrupt.epub").write_bytes(b"PK\x03\x04 not really a book")
+    (tmp_path / "corrupt.odt").write_bytes(b"PK\x03\x04 not really a text")
     (tmp_path / "quoted.csv").write_text('Office,Staff\n"Berlin,12\n', encoding="utf-8")
     os.symlink(tmp_path / "nowhere.txt", tmp_path / "dangling.txt")
     return tmp_path
@@ -193,6 +255,8 @@ EXPECTED_REASONS = {
     "corrupt.docx": "corrupt DOCX",
     "corrupt.pptx": "corrupt PPTX",
     "corrupt.xlsx": "corrupt XLSX",
+    "corrupt.epub": "corrupt EPUB",
+    "corrupt.odt": "corrupt ODT",
     "quoted.csv": "malformed CSV",
     "dangling.txt": "file not found",
 }
