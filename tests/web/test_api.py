@@ -142,23 +142,48 @@ def test_uploaded_file_is_indexed_listed_cited_and_removed(serve_fakes, config):
     assert not (config.index_dir.parent / "uploads" / "lighthouse.txt").exists()
 
 
-def test_an_uploaded_spreadsheet_is_answered_with_an_exact_quote_of_its_row(serve_fakes, tmp_path):
+def _xlsx(path):
     import openpyxl
 
     book = openpyxl.Workbook()
     for row in [("Office", "Head count"), ("Harbour office", 42), ("Hill office", 17)]:
         book.active.append(row)
-    book.save(tmp_path / "offices.xlsx")
+    book.save(path)
+
+
+def _pptx(path):
+    import pptx
+
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "Offices"
+    slide.placeholders[1].text_frame.text = "The Harbour office has a head count of 42."
+    deck.save(str(path))
+
+
+def _scan(path):
+    from tests.test_loaders import write_scan
+
+    write_scan(path, ["The Harbour office has a head count of 42."])
+
+
+@pytest.mark.parametrize("name, write, quote", [
+    ("offices.xlsx", _xlsx, "Office: Harbour office; Head count: 42"),
+    ("offices.pptx", _pptx, "The Harbour office has a head count of 42."),
+    ("offices.pdf", _scan, "The Harbour office has a head count of 42."),
+])
+def test_an_uploaded_slide_deck_spreadsheet_or_scan_is_answered_with_an_exact_quote(serve_fakes, tmp_path, name,
+                                                                                     write, quote):
+    write(tmp_path / name)
     reply = "The Harbour office has a head count of 42 [1]."
     with serve_fakes(reply) as (url, _):
-        r = httpx.post(f"{url}/api/documents", timeout=30,
-                       files={"file": ("offices.xlsx", (tmp_path / "offices.xlsx").read_bytes())})
+        r = httpx.post(f"{url}/api/documents", timeout=60, files={"file": (name, (tmp_path / name).read_bytes())})
         answer = httpx.post(f"{url}/api/ask", json={"question": "What is the head count of the Harbour office?"},
                             timeout=30).json()
-    assert r.status_code == 200 and r.json()["report"]["added"] == ["offices.xlsx"]
+    assert r.status_code == 200 and r.json()["report"]["added"] == [name]
     assert answer["refused"] is False and answer["answer"] == reply
     (citation,) = answer["citations"]
-    assert citation["doc_id"] == "offices.xlsx" and citation["quote"] == "Office: Harbour office; Head count: 42"
+    assert citation["doc_id"] == name and citation["quote"] == quote
 
 
 def test_upload_may_not_replace_a_document_from_another_folder(serve_fakes):
