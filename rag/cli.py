@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("index", help="index a file or folder (again: only what changed)")
     p.add_argument("path", type=Path, nargs="?", help="file or folder to index (default: the default corpus)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--groups", type=_groups, default=(), metavar="A,B",
+                   help="only members of these groups may read the documents (default: everyone)")
 
     p = verbs.add_parser("search", help="search the index")
     p.add_argument("query", help="what to look for")
@@ -37,10 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per hit")
     p.add_argument("--doc", action="append", metavar="DOC_ID", help="only search this document (repeatable)")
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="retriever (default hybrid)")
+    p.add_argument("--as-groups", type=_groups, metavar="A,B", help="search as a member of these groups only")
 
     p = verbs.add_parser("ask", help="answer a question from the index, with checked citations")
     p.add_argument("question", help="the question, in English")
     p.add_argument("--json", action="store_true", help="print one JSON object (answer, refused, citations, ...)")
+    p.add_argument("--as-groups", type=_groups, metavar="A,B", help="answer as a member of these groups only")
     _generator_options(p)
 
     p = verbs.add_parser("eval", help="evaluate on a dataset (seed, seed_hard, clapnq, squad, hotpotqa, or a JSONL path)")
@@ -137,6 +141,17 @@ def open_store(config: Config, *, create: bool):
     return embedder, store
 
 
+def _groups(value: str) -> tuple[str, ...]:
+    """A comma-separated list of group names, as an argparse type."""
+    from rag.indexing import check_groups
+
+    names = [g for g in value.split(",")]
+    try:
+        return check_groups(names)
+    except RagError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_index(args, config: Config) -> int:
     from rag.errors import LoadError
     from rag.indexing import index_path
@@ -157,7 +172,7 @@ def cmd_index(args, config: Config) -> int:
             bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
         bar.update(done - bar.n)
 
-    report = index_path(path, store, embedder, config, progress)
+    report = index_path(path, store, embedder, config, progress, readers=args.groups)
     if bar is not None:
         bar.close()
     for file, reason in report.failed:
@@ -175,7 +190,8 @@ def cmd_search(args, config: Config) -> int:
     from rag.retrieval import Retriever
 
     embedder, store = open_store(config, create=False)
-    hits = Retriever(store, embedder, config).search(args.query, args.k, mode=args.mode, doc_ids=args.doc)
+    hits = Retriever(store, embedder, config).search(args.query, args.k, mode=args.mode, doc_ids=args.doc,
+                                                     groups=args.as_groups)
     for n, hit in enumerate(hits, 1):
         if args.json:
             print(json.dumps({"rank": n, "doc_id": hit.doc_id, "start": hit.start, "end": hit.end, "text": hit.text,
@@ -196,7 +212,7 @@ def cmd_ask(args, config: Config) -> int:
     check_question(args.question)  # fail fast, before any model loads
     assistant = load_assistant(_with_generator(config, args))
     answer, streamed = None, ""
-    for item in assistant.stream(args.question):
+    for item in assistant.stream(args.question, groups=args.as_groups):
         if isinstance(item, Answer):
             answer = item
         elif not args.json:

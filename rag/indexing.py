@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from rag.chunking import chunk_document
 from rag.config import Config
 from rag.embedding import Embedder
+from rag.errors import ConfigError
 from rag.loaders import load_folder
 from rag.store import Store
 from rag.types import Chunk, Document, IndexReport
@@ -29,21 +31,24 @@ COMMIT_CHUNKS = 8192
 def content_hash(doc: Document) -> str:
     """Changes whenever anything stored for the document changes."""
     h = hashlib.sha256()
-    for part in (doc.text, doc.title, doc.source, doc.date):
+    for part in (doc.text, doc.title, doc.source, doc.date, ",".join(doc.readers)):
         h.update(part.encode("utf-8") + b"\x00")
     return h.hexdigest()
 
 
 def index_path(
-    path: Path, store: Store, embedder: Embedder, config: Config, progress: Progress | None = None
+    path: Path, store: Store, embedder: Embedder, config: Config, progress: Progress | None = None,
+    readers: Sequence[str] = (),
 ) -> IndexReport:
     """Index the file or folder at `path` incrementally; returns what changed and what failed.
 
     A file that fails to load keeps its previously indexed version; a file that is gone from the
-    folder is removed from the index. Documents indexed from other folders are left alone.
+    folder is removed from the index. Documents indexed from other folders are left alone. With
+    `readers`, only members of those groups may read the documents (a change of groups re-indexes).
     """
     path = Path(path)
     documents, failures = load_folder(path)
+    documents = [replace(doc, readers=check_groups(readers)) for doc in documents]
     root = str((path.parent if path.is_file() else path).resolve())
     keep = {Path(f).resolve().relative_to(root).as_posix() for f, _ in failures if _under(f, root)}
     return index_documents(documents, store, embedder, config, root=root, prune=path.is_dir(), keep=keep,
@@ -121,6 +126,15 @@ def index_documents(
                 pending = 0
         batch.commit({"chunking": settings})
     return IndexReport(added, updated, removed, unchanged, list(failures), done)
+
+
+def check_groups(groups: Sequence[str]) -> tuple[str, ...]:
+    """Group names, sorted and without repeats; ConfigError for one that is empty or holds a comma."""
+    names = [g.strip() for g in groups]
+    bad = [g for g in names if not g or "," in g]
+    if bad:
+        raise ConfigError(f"a group name must be non-empty and without commas: {bad[0]!r}")
+    return tuple(sorted(set(names)))
 
 
 def _under(file: str, root: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator as Gen
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
+Groups = Iterable[str] | None  # the asker's groups; None: may read every document
 # Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
 ESCALATING = "\n\n(Not confirmed by these passages; looking further…)\n\n"
 
@@ -86,15 +87,18 @@ class Assistant:
             return None
         return Verifier(partial(yes_probability, self.generator))
 
-    def ask(self, question: str, history: History = ()) -> Answer:
+    def ask(self, question: str, history: History = (), groups: Groups = None) -> Answer:
         """The checked answer, without streaming."""
-        for item in self.stream(question, history):
+        for item in self.stream(question, history, groups):
             if isinstance(item, Answer):
                 return item
         raise AssertionError("stream() always ends with an Answer")
 
-    def stream(self, question: str, history: History = ()) -> Iterator[str | Answer]:
-        """Yields the answer's text as the model writes it, then the checked Answer, last."""
+    def stream(self, question: str, history: History = (), groups: Groups = None) -> Iterator[str | Answer]:
+        """Yields the answer's text as the model writes it, then the checked Answer, last.
+
+        With `groups` (the asker's), only documents those groups may read are searched, so no other
+        passage reaches the prompt, the answer or its citations; None searches every document."""
         started = time.perf_counter()
         question = check_question(question)
         if self.store.count()[1] == 0:
@@ -103,7 +107,7 @@ class Assistant:
         # A follow-up is searched both alone and joined to the question before it, fused by rank.
         queries = [question, f"{previous} {question}"] if previous else [question]
         vectors = self.embedder.encode(queries)
-        hits = self.retriever.search_all(queries, self.config.top_k, vectors=vectors)
+        hits = self.retriever.search_all(queries, self.config.top_k, vectors=vectors, groups=groups)
         timings = {"retrieval": time.perf_counter() - started}
         query = queries[-1]
         if not self.relevant(hits):
@@ -119,7 +123,7 @@ class Assistant:
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
                 yield ESCALATING
-            wide = self._widen(question, queries, vectors)
+            wide = self._widen(question, queries, vectors, groups)
             passages = whole_passages(wide, limit=self.config.wide_passages, sources=self._sources(wide))
             second = yield from self._attempt(question, previous, passages, timings, started)
             timings["escalation"] = time.perf_counter() - escalated
@@ -177,13 +181,13 @@ class Assistant:
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
-    def _widen(self, question: str, queries: list[str], vectors: np.ndarray) -> list[Hit]:
+    def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
         question joined to each of its first chunks (the second hop), interleaved."""
         k = self.config.wide_passages
-        first = self.retriever.search_all(queries, k, vectors=vectors)
+        first = self.retriever.search_all(queries, k, vectors=vectors, groups=groups)
         hop = [f"{question} {h.text}" for h in first[: self.config.hop_from]]
-        second = self.retriever.search_all(hop, k) if hop else []
+        second = self.retriever.search_all(hop, k, groups=groups) if hop else []
         merged: dict[int, Hit] = {}
         for pair in zip(first, second + [None] * (len(first) - len(second))):
             for hit in pair:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
@@ -22,21 +23,33 @@ class Retriever:
     config: Config
 
     def search(self, query: str, k: int | None = None, *, mode: Mode = "hybrid",
-               doc_ids: list[str] | None = None, vector: np.ndarray | None = None) -> list[Hit]:
+               doc_ids: list[str] | None = None, vector: np.ndarray | None = None,
+               groups: Iterable[str] | None = None) -> list[Hit]:
         """The k best chunks for `query`, optionally only from the documents `doc_ids`.
 
         `vector` is the query's embedding when the caller already has it.
         """
-        return self.search_all([query], k, mode=mode, doc_ids=doc_ids,
+        return self.search_all([query], k, mode=mode, doc_ids=doc_ids, groups=groups,
                                vectors=None if vector is None else vector[None, :])
 
     def search_all(self, queries: list[str], k: int | None = None, *, mode: Mode = "hybrid",
-                   doc_ids: list[str] | None = None, vectors: np.ndarray | None = None) -> list[Hit]:
+                   doc_ids: list[str] | None = None, vectors: np.ndarray | None = None,
+                   groups: Iterable[str] | None = None) -> list[Hit]:
         """The k best chunks for several queries at once: every query's dense and BM25 rankings fused
-        by reciprocal rank (a follow-up and its conversation; a question and its second hop)."""
+        by reciprocal rank (a follow-up and its conversation; a question and its second hop).
+
+        With `groups` (the asker's), only documents those groups may read are searched: the filter
+        comes before ranking, so a reader of few documents still gets k hits from them.
+        """
         k = k or self.config.top_k
         n = max(k, self.config.candidates)
         self.store.refresh()
+        if groups is not None:
+            readable = self.store.readable(groups)
+            if readable is not None:
+                doc_ids = readable if doc_ids is None else [d for d in doc_ids if d in set(readable)]
+                if not doc_ids:  # nothing this asker may read (an empty filter would mean no filter)
+                    return []
         rankings: list[list[tuple[int, float]]] = []
         dense_at: dict[int, tuple[int, float]] = {}
         bm25_at: dict[int, tuple[int, float]] = {}

@@ -31,7 +31,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT NOT NULL,
-    path TEXT NOT NULL, root TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL
+    path TEXT NOT NULL, root TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL,
+    readers TEXT NOT NULL DEFAULT ''  -- groups that may read it, comma-separated; '' means everyone
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted chunk's id is never reused
@@ -67,6 +68,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        if "readers" not in {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}:
+            # An index made before documents had readers: every document stays readable by everyone.
+            self.db.execute("ALTER TABLE documents ADD COLUMN readers TEXT NOT NULL DEFAULT ''")
         self._check_settings(embedder, dim)
         self.dim = dim
         self.embedder = embedder
@@ -141,14 +145,20 @@ class Store:
         return {d: (r, h) for d, r, h in self.db.execute("SELECT doc_id, root, sha256 FROM documents")}
 
     def documents(self) -> list[Document]:
-        rows = self.db.execute("SELECT doc_id, title, text, source, date, path FROM documents ORDER BY doc_id")
-        return [Document(*row) for row in rows]
+        rows = self.db.execute(f"SELECT {_DOCUMENT} FROM documents ORDER BY doc_id")
+        return [_document(row) for row in rows]
 
     def document(self, doc_id: str) -> Document | None:
-        row = self.db.execute(
-            "SELECT doc_id, title, text, source, date, path FROM documents WHERE doc_id = ?", (doc_id,)
-        ).fetchone()
-        return Document(*row) if row else None
+        row = self.db.execute(f"SELECT {_DOCUMENT} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def readable(self, groups: Iterable[str]) -> list[str] | None:
+        """The documents a member of `groups` may read, or None when that is every document (no
+        filter needed)."""
+        groups = set(groups)
+        rows = self.db.execute("SELECT doc_id, readers FROM documents").fetchall()
+        allowed = [doc_id for doc_id, readers in rows if not readers or groups & set(readers.split(","))]
+        return None if len(allowed) == len(rows) else allowed
 
     def count(self) -> tuple[int, int]:
         """(documents, chunks) in the index."""
@@ -258,6 +268,14 @@ class Store:
         self.db.close()
 
 
+_DOCUMENT = "doc_id, title, text, source, date, path, readers"
+
+
+def _document(row) -> Document:
+    *fields, readers = row
+    return Document(*fields, readers=tuple(readers.split(",")) if readers else ())
+
+
 def build_faiss(vectors: np.ndarray, ids: np.ndarray, dim: int, exact_limit: int):
     """Exact inner-product search up to `exact_limit` vectors, an IVF index (trained here) past it."""
     import faiss
@@ -318,8 +336,9 @@ class _Batch:
                 store.index.remove_ids(np.array(old_ids, dtype=np.int64))
             for doc, root, sha256, chunks, vectors in self.additions:
                 db.execute(
-                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (doc.doc_id, doc.title, doc.source, doc.date, doc.path, root, sha256, doc.text),
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc.doc_id, doc.title, doc.source, doc.date, doc.path, root, sha256, doc.text,
+                     ",".join(doc.readers)),
                 )
                 new_ids = []
                 for chunk, vector in zip(chunks, vectors, strict=True):

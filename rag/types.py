@@ -15,6 +15,7 @@ class Document:
     source: str = ""  # publisher or origin, from MANIFEST.json when the folder has one
     date: str = ""
     path: str = ""  # absolute path of the file it was read from
+    readers: tuple[str, ...] = ()  # the groups that may read it; () means everyone
 
 
 @dataclass(frozen=True)

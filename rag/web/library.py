@@ -101,12 +101,18 @@ def stoppable(items: Iterator, stop: threading.Event, poll: float = 0.1) -> Iter
 
 
 class Library:
-    """The assistant's index as staff see it: ask, list, add, remove."""
+    """The assistant's index as one audience sees it: ask, list, view, add, remove.
 
-    def __init__(self, assistant, folder: Path):
+    `groups` are the audience's groups: a document indexed for other groups only is never searched,
+    listed, shown or removed through this library, and an upload is readable by these groups (by
+    everyone when there are none).
+    """
+
+    def __init__(self, assistant, folder: Path, groups: Sequence[str] = ()):
         self.assistant = assistant
         self.store = assistant.store
         self.folder = Path(folder)
+        self.groups = tuple(groups)
         self._lock = threading.Lock()  # held by index writes, and by questions until retrieval is done
 
     # -- questions ------------------------------------------------------------------------------
@@ -121,7 +127,7 @@ class Library:
         return items if stop is None else stoppable(items, stop)
 
     def _stream(self, question: str, history: Sequence[tuple[str, str]]) -> Iterator[str | Answer]:
-        items = self.assistant.stream(question, history)
+        items = self.assistant.stream(question, history, self.groups)
         with self._lock:
             first = next(items, None)
         if first is not None:
@@ -137,7 +143,15 @@ class Library:
     # -- documents ------------------------------------------------------------------------------
 
     def documents(self) -> list[Document]:
-        return self.store.documents()
+        return [d for d in self.store.documents() if self.may_read(d)]
+
+    def document(self, doc_id: str) -> Document | None:
+        """The document, or None when it is not indexed or not readable by this audience."""
+        doc = self.store.document(doc_id)
+        return doc if doc is not None and self.may_read(doc) else None
+
+    def may_read(self, doc: Document) -> bool:
+        return not doc.readers or bool(set(doc.readers) & set(self.groups))
 
     def is_upload(self, doc: Document) -> bool:
         return bool(doc.path) and Path(doc.path).parent == self.folder.resolve()
@@ -146,6 +160,8 @@ class Library:
         """Save and index one uploaded file; (doc_id, report). UploadError when it is refused or unreadable."""
         name = check_upload(filename, len(data))
         existing = self.store.document(name)
+        if existing is not None and not self.may_read(existing):
+            raise UploadError(f"the name {name!r} is taken; rename the file and upload it again", 409)
         if existing is not None and not self.is_upload(existing):
             raise UploadError(f"a document named {name!r} is already indexed from {existing.path}; "
                               "rename the file and upload it again", 409)
@@ -161,7 +177,8 @@ class Library:
                 raise UploadError(f"{filename!r} could not be read: {reason}", 422) from None
             with self._lock:
                 os.replace(staged, target)
-                report = index_path(target, self.store, self.assistant.embedder, self.assistant.config, progress)
+                report = index_path(target, self.store, self.assistant.embedder, self.assistant.config, progress,
+                                    readers=self.groups)
         finally:
             staged.unlink(missing_ok=True)
         if report.failed:
@@ -170,7 +187,7 @@ class Library:
 
     def remove(self, doc_id: str) -> Document:
         """Drop a document from the index, and its file when it was uploaded; returns what was removed."""
-        doc = self.store.document(doc_id)
+        doc = self.document(doc_id)
         if doc is None:
             raise UploadError(f"no document {doc_id!r} in the index", 404)
         with self._lock:

@@ -178,7 +178,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
             yield (*idle[:1], chat_messages(turns), turns, *keep, *idle[1:])
             return
         turns[i] = dataclasses.replace(turn, answer=answer)
-        yield (idle[0], chat_messages(turns), turns, render.sources_html(answer, i, store.document), "",
+        yield (idle[0], chat_messages(turns), turns, render.sources_html(answer, i, library.document), "",
                render.query_html(answer), render.hit_rows(answer.hits), *idle[1:])
 
     def stop_answer(request: gr.Request):
@@ -187,7 +187,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
             flag.set()
 
     def new_chat():
-        return ([], [], {}, render.sources_html(None, 0, store.document), "", render.query_html(None), [], "",
+        return ([], [], {}, render.sources_html(None, 0, library.document), "", render.query_html(None), [], "",
                 gr.update(visible=False), "")
 
     def follow_link(target: str, turns: list[Turn]):
@@ -202,9 +202,9 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
         if answer is None:
             return gr.skip(), gr.skip()
         if kind == "cite":
-            return render.sources_html(answer, turn_i, store.document, selected=n), ""
+            return render.sources_html(answer, turn_i, library.document, selected=n), ""
         doc_id, spans = render.citation_spans(answer, n)
-        doc = store.document(doc_id)
+        doc = library.document(doc_id)
         if doc is None:
             return gr.skip(), render.error_html(f"{doc_id} is no longer in the index.")
         return gr.skip(), render.document_html(doc, spans, label=f"source [{n}]")
@@ -301,7 +301,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
                                                  placeholder="e.g. the figure is from 2024, not 2025")
                             comment_send = gr.Button("Save comment", size="sm", elem_id="comment-send")
                     with gr.Column(scale=2, min_width=360):
-                        sources = gr.HTML(render.sources_html(None, 0, store.document), elem_id="sources",
+                        sources = gr.HTML(render.sources_html(None, 0, library.document), elem_id="sources",
                                           js_on_load=SOURCES_JS)
                         viewer = gr.HTML("", elem_id="viewer", js_on_load=VIEWER_JS)
                 with gr.Accordion("Advanced: retrieval inspector", open=False, elem_id="inspector"):

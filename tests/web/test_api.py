@@ -292,3 +292,27 @@ def test_stoppable_ends_soon_after_stop_and_closes_the_stream():
     assert list(stoppable(iter([1, 2]), threading.Event())) == [1, 2]
     with pytest.raises(ValueError, match="boom"):
         list(stoppable((int(x) for x in ["1", "boom"]), threading.Event()))
+
+
+def test_a_document_for_other_groups_is_never_listed_cited_shown_or_removed(make_assistant, config, tmp_path):
+    from rag.indexing import index_path
+    from rag.web.ui import create_app
+
+    assistant = make_assistant("The budget is the one in the passage [1].", "The budget is the one in the passage [1].")
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "payroll.txt").write_text("The payroll budget for 2025 is 4 million euros.", encoding="utf-8")
+    index_path(private, assistant.store, assistant.embedder, assistant.config, readers=["hr"])
+    with running(create_app(assistant, config)) as url:
+        answer = httpx.post(f"{url}/api/ask", json={"question": "What is the payroll budget for 2025?"}, timeout=30)
+        openai_reply = httpx.post(f"{url}/v1/chat/completions", timeout=30, json={
+            "model": "rag", "messages": [{"role": "user", "content": "What is the payroll budget for 2025?"}]})
+        listed = httpx.get(f"{url}/api/documents", timeout=30).json()
+        removed = httpx.delete(f"{url}/api/documents/payroll.txt", timeout=30)
+        replaced = httpx.post(f"{url}/api/documents", files={"file": ("payroll.txt", b"Nothing here.")}, timeout=30)
+    everything = answer.text + openai_reply.text + str(listed) + removed.text + replaced.text
+    assert "4 million" not in everything + str(assistant.generator.prompts)
+    assert answer.json()["refused"] is True and openai_reply.json()["rag"]["refused"] is True
+    assert "payroll.txt" not in [d["doc_id"] for d in listed]
+    assert removed.status_code == 404 and replaced.status_code == 409
+    assert assistant.store.document("payroll.txt") is not None  # still indexed, for its own readers
