@@ -65,7 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("serve", help="serve the browser chat and the JSON API (indexes the default corpus if the index is empty)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--auth-file", type=Path, help="file of user:password lines needed to log in (default: $RAG_AUTH; neither: no login)")
+    p.add_argument("--users", type=Path, help="file of name:password:group,group lines (see `rag users`); each "
+                   "user reads only the documents their groups may read")
+    p.add_argument("--auth-file", type=Path, help="file of user:password lines (users without groups; default: "
+                   "$RAG_AUTH; none of the three: no login)")
+
+    p = verbs.add_parser("users", help="add or replace a login in a users file, with a hashed password")
+    p.add_argument("file", type=Path, help="the users file (created if missing)")
+    p.add_argument("name", help="the user's login name")
+    p.add_argument("--groups", type=_groups, default=(), metavar="A,B", help="the groups the user belongs to")
     _generator_options(p)
 
     p = verbs.add_parser("feedback", help="ratings staff gave answers in the browser")
@@ -334,7 +342,23 @@ def eval_claims(args, config: Config) -> int:
 def cmd_serve(args, config: Config) -> int:
     from rag.web.ui import serve
 
-    serve(_with_generator(config, args), host=args.host, port=args.port, auth=args.auth_file)
+    serve(_with_generator(config, args), host=args.host, port=args.port, auth=args.auth_file, users=args.users)
+
+
+def cmd_users(args, config: Config) -> int:
+    import getpass
+
+    from rag.web.users import add_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise ConfigError("the two passwords differ")
+    else:  # piped: the first line of standard input
+        password = sys.stdin.readline().rstrip("\n")
+    add_user(args.file, args.name, password, args.groups)
+    print(f"{args.file}: {args.name} can log in" + (f" (groups {', '.join(args.groups)})" if args.groups else ""))
+    return 0
     return 0
 
 
@@ -366,7 +390,7 @@ def cmd_models(args, config: Config) -> int:
 
 
 VERBS = {"index": cmd_index, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "serve": cmd_serve,
-         "feedback": cmd_feedback, "bench": cmd_bench, "models": cmd_models}
+         "feedback": cmd_feedback, "bench": cmd_bench, "models": cmd_models, "users": cmd_users}
 
 if __name__ == "__main__":
     sys.exit(main())

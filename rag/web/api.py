@@ -7,7 +7,9 @@
 
 Errors answer {"error": "<one sentence>"} with 400 (bad request, RagError), 401 (login needed),
 404, 409 (name taken by another folder's document), 413 (too large), 415 (file type) or 422
-(unreadable file). With credentials, every route needs HTTP Basic auth with one of them.
+(unreadable file). With logins, every route needs HTTP Basic auth, and acts for that user: only the
+documents their groups may read are searched, listed, removed, or replaced by an upload, and an
+upload is readable by their groups (by everyone, for a user without groups).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import base64
 import binascii
 import dataclasses
 import json
-import secrets
-from collections.abc import Sequence
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -25,17 +25,22 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.errors import RagError
 from rag.web.library import MAX_UPLOAD_BYTES, Library, UploadError, check_upload
+from rag.web.users import ANONYMOUS, User, Users
 
-Credentials = Sequence[tuple[str, str]]
 MULTIPART_OVERHEAD = 64 * 1024  # bytes of a multipart body that are not the file
 
 
-def add_routes(app: FastAPI, library: Library, credentials: Credentials | None = None) -> None:
-    """Add the /api routes to `app` (before Gradio is mounted at "/", which would shadow them)."""
-    router = APIRouter(prefix="/api", dependencies=[Depends(basic_auth(credentials))] if credentials else [])
+def add_routes(app: FastAPI, library: Library, users: Users | None = None) -> None:
+    """Add the /api routes to `app` (before Gradio is mounted at "/", which would shadow them). Each
+    route acts for the asker `login(users)` names: only documents their groups may read exist for it."""
+    router = APIRouter(prefix="/api")
+    asker = login(users)
+
+    def reader(user: User = Depends(asker)) -> Library:
+        return library.as_reader(user.groups)
 
     @router.post("/ask")
-    async def ask(request: Request):
+    async def ask(request: Request, library: Library = Depends(reader)):
         body = await _json_body(request)
         question, history = body.get("question"), body.get("history", [])
         if not isinstance(question, str):
@@ -50,13 +55,13 @@ def add_routes(app: FastAPI, library: Library, credentials: Credentials | None =
         return answer.to_json()
 
     @router.get("/documents")
-    async def documents():
+    async def documents(library: Library = Depends(reader)):
         docs = await run_in_threadpool(library.documents)
         return [{"doc_id": d.doc_id, "title": d.title, "source": d.source, "date": d.date,
                  "characters": len(d.text), "uploaded": library.is_upload(d)} for d in docs]
 
     @router.post("/documents")
-    async def upload(request: Request):
+    async def upload(request: Request, library: Library = Depends(reader)):
         declared = int(request.headers.get("content-length") or 0)
         if declared > MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD:
             raise HTTPException(413, f"the upload is {declared / 2**20:.1f} MB; the limit is "
@@ -81,7 +86,7 @@ def add_routes(app: FastAPI, library: Library, credentials: Credentials | None =
         return {"doc_id": doc_id, "report": dataclasses.asdict(report)}
 
     @router.delete("/documents/{doc_id:path}")
-    async def remove(doc_id: str):
+    async def remove(doc_id: str, library: Library = Depends(reader)):
         try:
             await run_in_threadpool(library.remove, doc_id)
         except UploadError as exc:
@@ -106,30 +111,27 @@ async def _json_body(request: Request) -> dict:
     return body
 
 
-def basic_auth(credentials: Credentials):
-    """A dependency that accepts HTTP Basic auth with one of `credentials` and answers 401 otherwise."""
-    def check(request: Request) -> None:
+def login(users: Users | None):
+    """A dependency giving the asker: with `users`, the one HTTP Basic auth names (401 otherwise);
+    without, the anonymous asker, who reads what everyone may read."""
+    def anonymous() -> User:
+        return ANONYMOUS
+
+    def check(request: Request) -> User:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "basic" or not check_login(credentials, *decode_basic(token)):
-            raise HTTPException(401, "log in with HTTP Basic auth (the server's RAG_AUTH credentials)",
+        user = users.authenticate(*decode_basic(token)) if scheme.lower() == "basic" else None
+        if user is None:
+            raise HTTPException(401, "log in with HTTP Basic auth (your staff name and password)",
                                 headers={"WWW-Authenticate": 'Basic realm="rag"'})
+        return user
 
-    return check
+    return anonymous if users is None else check
 
 
-def decode_basic(token: str) -> tuple[bytes, bytes]:
+def decode_basic(token: str) -> tuple[str, str]:
     """(user, password) from an HTTP Basic token; empty ones when it does not decode."""
     try:
-        user, _, password = base64.b64decode(token, validate=True).partition(b":")
+        user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, ValueError):
-        return b"", b""
+        return "", ""
     return user, password
-
-
-def check_login(credentials: Credentials, user: bytes, password: bytes) -> bool:
-    """Whether (user, password) is one of `credentials`, compared with every pair in constant time,
-    so timing reveals nothing."""
-    ok = False
-    for u, p in credentials:
-        ok |= secrets.compare_digest(user, u.encode()) & secrets.compare_digest(password, p.encode())
-    return ok

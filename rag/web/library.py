@@ -7,6 +7,7 @@ upload or a removal never runs while a question is being looked up in the same p
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import re
@@ -149,6 +150,12 @@ class Library:
         """The document, or None when it is not indexed or not readable by this audience."""
         doc = self.store.document(doc_id)
         return doc if doc is not None and self.may_read(doc) else None
+
+    def as_reader(self, groups: Sequence[str]) -> Library:
+        """This library as members of `groups` see it (the same index, lock and upload folder)."""
+        view = copy.copy(self)
+        view.groups = tuple(groups)
+        return view
 
     def may_read(self, doc: Document) -> bool:
         return not doc.readers or bool(set(doc.readers) & set(self.groups))

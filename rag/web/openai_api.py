@@ -29,7 +29,8 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.errors import RagError
 from rag.types import Answer
-from rag.web.api import Credentials, check_login, decode_basic
+from rag.web.api import decode_basic
+from rag.web.users import ANONYMOUS, User, Users
 
 MODEL_ID = "rag"
 
@@ -40,16 +41,21 @@ class OpenAIError(Exception):
         self.status, self.message, self.kind = status, message, kind
 
 
-def add_openai_routes(app: FastAPI, library, credentials: Credentials | None = None) -> None:
-    """Add /v1/models and /v1/chat/completions to `app` (before Gradio is mounted at "/")."""
-    router = APIRouter(prefix="/v1", dependencies=[Depends(_login(credentials))] if credentials else [])
+def add_openai_routes(app: FastAPI, library, users: Users | None = None) -> None:
+    """Add /v1/models and /v1/chat/completions to `app` (before Gradio is mounted at "/"); answers
+    come from the documents the logged-in user's groups may read."""
+    router = APIRouter(prefix="/v1")
+    asker = _login(users)
+
+    def reader(user: User = Depends(asker)):
+        return library.as_reader(user.groups)
 
     @router.get("/models")
-    async def models():
+    async def models(user: User = Depends(asker)):
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "rag"}]}
 
     @router.post("/chat/completions")
-    async def completions(request: Request):
+    async def completions(request: Request, library=Depends(reader)):
         body = await _json_body(request)
         question, history = conversation(body.get("messages"))
         model = body.get("model") if isinstance(body.get("model"), str) else MODEL_ID
@@ -134,19 +140,25 @@ def _events(first, items: Iterator, reply_id: str, model: str) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def _login(credentials: Credentials):
-    """A dependency that accepts HTTP Basic auth or a bearer token "user:password"; 401 otherwise."""
-    def check(request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer":
-            user, _, password = token.strip().partition(":")
-            if check_login(credentials, user.encode(), password.encode()):
-                return
-        elif scheme.lower() == "basic" and check_login(credentials, *decode_basic(token)):
-            return
-        raise OpenAIError(401, "log in: send the api key \"user:password\" or HTTP Basic auth", "authentication_error")
+def _login(users: Users | None):
+    """A dependency giving the asker: HTTP Basic auth or a bearer token "user:password"; 401 otherwise."""
+    def anonymous() -> User:
+        return ANONYMOUS
 
-    return check
+    def check(request: Request) -> User:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        user = None
+        if scheme.lower() == "bearer":
+            name, _, password = token.strip().partition(":")
+            user = users.authenticate(name, password)
+        elif scheme.lower() == "basic":
+            user = users.authenticate(*decode_basic(token))
+        if user is None:
+            raise OpenAIError(401, "log in: send the api key \"user:password\" or HTTP Basic auth",
+                              "authentication_error")
+        return user
+
+    return anonymous if users is None else check
 
 
 async def _json_body(request: Request) -> dict:

@@ -19,6 +19,7 @@ from rag.web import feedback, render
 from rag.config import Config
 from rag.errors import RagError
 from rag.web.library import MAX_UPLOAD_BYTES, Library, check_upload, uploads_dir
+from rag.web.users import Users, load_users
 from rag.loaders import SUFFIXES
 from rag.types import Answer
 
@@ -107,34 +108,45 @@ def load_credentials(path: str | Path | None = None) -> list[tuple[str, str]] | 
     return pairs
 
 
-def create_app(assistant, config: Config, *, auth: list[tuple[str, str]] | None = None, examples=None):
-    """The FastAPI app: /api routes and the Gradio UI at "/", both behind `auth` when given."""
+def create_app(assistant, config: Config, *, auth: Users | list[tuple[str, str]] | None = None, examples=None):
+    """The FastAPI app: /api and /v1 routes and the Gradio UI at "/", all behind `auth` when given
+    (Users, or (user, password) pairs: users without groups)."""
     import gradio as gr
     from fastapi import FastAPI
 
     from rag.web.api import add_routes
     from rag.web.openai_api import add_openai_routes
 
+    users = auth if isinstance(auth, Users) or auth is None else Users.from_pairs(auth)
     library = Library(assistant, uploads_dir(config))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
-    add_routes(app, library, auth)
-    add_openai_routes(app, library, auth)
-    blocks = build_blocks(library, config, EXAMPLES if examples is None else examples)
+    add_routes(app, library, users)
+    add_openai_routes(app, library, users)
+    blocks = build_blocks(library, config, EXAMPLES if examples is None else examples, users)
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                            font=["Inter", "system-ui", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"],
                            font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
-    return gr.mount_gradio_app(app, blocks, path="/", auth=auth, auth_message=f"{TITLE}: log in with your staff account",
+    login = None if users is None else (lambda name, password: users.authenticate(name, password) is not None)
+    return gr.mount_gradio_app(app, blocks, path="/", auth=login, auth_message=f"{TITLE}: log in with your staff account",
                                footer_links=[], run_history=False, max_file_size=MAX_UPLOAD_BYTES, ssr_mode=False,
                                pwa=False, mcp_server=False, theme=theme, css=render.CSS)
 
 
-def build_blocks(library: Library, config: Config, examples: list[str]):
-    """The Gradio Blocks: a Chat tab (answers, sources, inspector, feedback) and a Documents tab."""
+def build_blocks(library: Library, config: Config, examples: list[str], users: Users | None = None):
+    """The Gradio Blocks: a Chat tab (answers, sources, inspector, feedback) and a Documents tab.
+
+    Every handler acts for the logged-in user (`users`): only documents their groups may read are
+    searched, shown, listed or removed, and their uploads are readable by their groups."""
     import gradio as gr
 
     store, feedback_db = library.store, feedback.feedback_path(config)
 
-    def doc_outputs():
+    def reader(request: gr.Request | None) -> Library:
+        user = users.get(getattr(request, "username", None)) if users is not None else None
+        return library.as_reader(user.groups if user else ())
+
+    def doc_outputs(request: gr.Request):
+        library = reader(request)
         docs = library.documents()
         rows = render.document_rows(docs, library.is_upload)
         return rows, gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in docs], value=None), \
@@ -143,6 +155,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
     stops: dict[str, threading.Event] = {}  # browser session -> the Stop flag of its running answer
 
     def respond(question: str, turns: list[Turn], request: gr.Request):
+        library = reader(request)
         turns = list(turns or [])
         history = [(t.question, t.answer.text) for t in turns if t.answer is not None]
         i, turn = len(turns), Turn(question.strip())
@@ -190,7 +203,8 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
         return ([], [], {}, render.sources_html(None, 0, library.document), "", render.query_html(None), [], "",
                 gr.update(visible=False), "")
 
-    def follow_link(target: str, turns: list[Turn]):
+    def follow_link(target: str, turns: list[Turn], request: gr.Request):
+        library = reader(request)
         kind, _, rest = (target or "").partition("-")
         try:
             turn_i, n = (int(x) for x in rest.split(":")[0].split("-"))
@@ -242,7 +256,8 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
         gr.Info("Comment saved. Thank you.")
         return gr.update(visible=False), ""
 
-    def add_files(paths: list[str] | None, progress=gr.Progress()):
+    def add_files(paths: list[str] | None, request: gr.Request, progress=gr.Progress()):
+        library = reader(request)
         results = []
         paths = list(paths or [])
         if not paths:
@@ -260,11 +275,12 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
                 results.append((name, True, render.report_text(doc_id, report)))
             except RagError as exc:
                 results.append((name, False, str(exc).removeprefix(f"{name!r} ")))
-        return (render.upload_log_html(results), *doc_outputs(), None)
+        return (render.upload_log_html(results), *doc_outputs(request), None)
 
-    def remove_doc(doc_id: str | None):
+    def remove_doc(doc_id: str | None, request: gr.Request):
+        library = reader(request)
         if not doc_id:
-            return render.upload_log_html([("", False, "Choose a document to remove.")]), *doc_outputs()
+            return render.upload_log_html([("", False, "Choose a document to remove.")]), *doc_outputs(request)
         try:
             doc = library.remove(doc_id)
             note = "its uploaded file was deleted" if library.is_upload(doc) else \
@@ -272,7 +288,7 @@ def build_blocks(library: Library, config: Config, examples: list[str]):
             log = render.upload_log_html([(doc.doc_id, True, f"removed from the index; {note}")])
         except RagError as exc:
             log = render.upload_log_html([(doc_id, False, str(exc))])
-        return log, *doc_outputs()
+        return log, *doc_outputs(request)
 
     # delete_cache: files the browser uploaded are copied to the index's uploads/; Gradio's copies go after a day.
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as blocks:
@@ -358,11 +374,18 @@ def open_assistant(config: Config):
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str | Path | None = None,
-          assistant=None) -> None:
-    """Index the corpus if the index is empty, load the model, and serve the UI and API until Ctrl-C."""
+          assistant=None, users: str | Path | None = None) -> None:
+    """Index the corpus if the index is empty, load the model, and serve the UI and API until Ctrl-C.
+
+    Logins come from the `users` file (name:password:groups), else from the `auth` file or
+    $RAG_AUTH (user:password, no groups)."""
     import uvicorn
 
-    credentials = load_credentials(auth)
+    if users is not None:
+        credentials = load_users(users)
+    else:
+        pairs = load_credentials(auth)
+        credentials = Users.from_pairs(pairs) if pairs else None
     if assistant is None:
         assistant = open_assistant(config)
     if assistant.store.count()[0] == 0:
@@ -373,7 +396,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str |
         load()
     if not credentials and not _is_loopback(host):
         print(f"warning: serving on {host} without a login; anyone who can reach it can read the documents "
-              "(set RAG_AUTH=user:password or pass an auth file)", file=sys.stderr)
+              "(pass --users FILE, or set RAG_AUTH=user:password)", file=sys.stderr)
     app = create_app(assistant, config, auth=credentials)
     shown = f"[{host}]" if ":" in host else host
     print(f"serving {TITLE} on http://{shown}:{port}  (API: POST /api/ask; Ctrl-C stops it)", flush=True)
