@@ -160,10 +160,15 @@ class Store:
         allowed = [doc_id for doc_id, readers in rows if not readers or groups & set(readers.split(","))]
         return None if len(allowed) == len(rows) else allowed
 
-    def count(self) -> tuple[int, int]:
-        """(documents, chunks) in the index."""
-        docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
-        return docs, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    def count(self, doc_ids: list[str] | None = None) -> tuple[int, int]:
+        """(documents, chunks) in the index, or among `doc_ids`."""
+        if doc_ids is None:
+            docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+            return docs, self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        per_doc = dict(self.db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
+        known = {d for (d,) in self.db.execute("SELECT doc_id FROM documents")}
+        wanted = set(doc_ids) & known
+        return len(wanted), sum(per_doc.get(d, 0) for d in wanted)
 
     def chunks(self, ids: Iterable[int]) -> dict[int, tuple[Chunk, str]]:
         """chunk id -> (chunk, document title)."""

@@ -157,6 +157,11 @@ class Library:
         view.groups = tuple(groups)
         return view
 
+    def count(self) -> tuple[int, int]:
+        """(documents, chunks) this audience may read."""
+        readable = self.store.readable(self.groups)
+        return self.store.count() if readable is None else self.store.count(readable)
+
     def may_read(self, doc: Document) -> bool:
         return not doc.readers or bool(set(doc.readers) & set(self.groups))
 

@@ -150,7 +150,7 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
         docs = library.documents()
         rows = render.document_rows(docs, library.is_upload)
         return rows, gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in docs], value=None), \
-            render.header_html(TITLE, *store.count())
+            render.header_html(TITLE, *library.count())
 
     stops: dict[str, threading.Event] = {}  # browser session -> the Stop flag of its running answer
 
@@ -295,7 +295,7 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
         turns = gr.State([])
         ratings = gr.State({})
         rated = gr.State(None)  # the turn whose rating a comment goes with
-        header = gr.HTML(render.header_html(TITLE, *store.count()), elem_id="header")
+        header = gr.HTML(render.header_html(TITLE, *library.as_reader(()).count()), elem_id="header")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
                 with gr.Row(equal_height=False):
@@ -326,9 +326,10 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
                                         elem_id="hits", column_widths=["5%", "22%", "10%", "8%", "8%", "9%", "38%"])
                 bridge = gr.HTML("", visible="hidden", elem_id="bridge", js_on_load=BRIDGE_JS)
             with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab"):
-                gr.Markdown(f"### Add documents\nText, Markdown, HTML, PDF or Word files, up to "
+                gr.Markdown(f"### Add documents\nText, Markdown, HTML, PDF (scanned pages are read by OCR), Word, "
+                            f"PowerPoint, Excel, CSV, EPUB or OpenDocument text files, up to "
                             f"{MAX_UPLOAD_BYTES // 2**20} MB each. They are indexed at once and answers can cite "
-                            "them right away.")
+                            "them right away; with a login, only your groups can read them.")
                 files = gr.File(file_count="multiple", file_types=list(SUFFIXES), label="Files", height=150,
                                 elem_id="upload")
                 add = gr.Button("Add to the index", variant="primary", elem_id="add-docs")

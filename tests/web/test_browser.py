@@ -40,6 +40,10 @@ LIGHTHOUSE = (
 LIGHTHOUSE_Q = "How far away can the Harbour Lighthouse lamp be seen?"
 LIGHTHOUSE_A = "The lamp of the Harbour Lighthouse can be seen from 30 kilometres away [1]."
 LIGHTHOUSE_QUOTE = "Its lamp can be seen from 30 kilometres away at sea."
+BONUS_Q = "How big is the bonus pool this year?"
+BONUS_A = "The bonus pool this year is the one stated [1]."
+BONUS = {"hr": "The hr bonus pool this year is 7 percent of salaries.",
+         "sales": "The sales bonus pool this year is 3 percent of revenue."}
 
 # Records, in the page, when the send button is pressed, when streamed text first shows and when the
 # checked answer (or a refusal or an error) replaces it.
@@ -99,7 +103,7 @@ def _fake_assistant(tmp_path):
         def stream(self, messages, *, max_tokens=256):
             question = messages[-1]["content"].rpartition("Question:")[2]
             self.replies = [LIGHTHOUSE_A if "Lighthouse" in question else "NOT_FOUND" if "Mona" in question
-                            else WHALE_A]
+                            else BONUS_A if "bonus" in question else WHALE_A]
             for piece in super().stream(messages, max_tokens=max_tokens):
                 time.sleep(0.06)
                 yield piece
@@ -314,3 +318,49 @@ def test_the_main_flow_with_the_real_models():
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     timings = json.loads((ARTIFACTS / "browser_timings_real.json").read_text())
     print(json.dumps(timings))
+
+
+@pytest.mark.skipif(REAL, reason="uses the fake model's scripted replies")
+def test_two_users_in_different_groups_each_see_only_their_own_uploads(tmp_path, browser):
+    from rag.web.ui import create_app
+    from rag.web.users import parse_users
+
+    assistant, config = _fake_assistant(tmp_path)
+    users = parse_users("ana:one:hr\nbo:two:sales\n", "users")
+    folder = tmp_path / "to-upload"
+    folder.mkdir()
+    with running(create_app(assistant, config, auth=users, examples=[])) as url:
+        pages = {}
+        for name, password, group in (("ana", "one", "hr"), ("bo", "two", "sales")):
+            page = browser.new_context().new_page()
+            page.goto(url)
+            page.fill("input[type='text']", name)
+            page.fill("input[type='password']", password)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#question textarea", timeout=30_000)
+            (folder / f"{group}.txt").write_text(BONUS[group], encoding="utf-8")
+            page.click("button[role='tab']:has-text('Documents')")
+            page.set_input_files("#upload input[type='file']", [str(folder / f"{group}.txt")])
+            page.wait_for_function(f"(document.querySelector('#upload')?.innerText || '').includes('{group}.txt')",
+                                   timeout=10_000)
+            page.click("#add-docs")
+            page.wait_for_selector("#upload-log li.ok", timeout=TIMEOUT_MS)
+            pages[group] = page
+        for group, page in pages.items():
+            page.click("button[role='tab']:has-text('Chat')")
+            ask(page, BONUS_Q)
+            page.locator("#chat .answer a.cite").first.click()
+            page.wait_for_selector("#sources .source.selected mark", timeout=10_000)
+            assert page.inner_text("#sources .source.selected mark") == BONUS[group]
+            page.click("#sources .source.selected a.open-doc")
+            page.wait_for_selector("#viewer mark.focus", timeout=10_000)
+            page.click("button[role='tab']:has-text('Documents')")
+            page.wait_for_function(f"(document.querySelector('#doc-table')?.innerText || '').includes('{group}.txt')",
+                                   timeout=10_000)
+            shot(page, f"browser-11-groups-{group}")
+            assert "7 documents" in page.inner_text("#header")  # the toy corpus and their own upload
+        for group, page in pages.items():
+            other = "sales" if group == "hr" else "hr"
+            html = page.content()
+            assert BONUS[group] in html
+            assert BONUS[other] not in html and f"{other}.txt" not in html
