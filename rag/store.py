@@ -76,6 +76,7 @@ class Store:
         self.embedder = embedder
         self.generation = int(self.setting("generation") or 0)
         self.index = self._load_faiss()
+        self._allowed: tuple = (None, np.zeros(0, dtype=np.int64))  # the last filter's chunk ids, see _chunk_ids
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -184,21 +185,39 @@ class Store:
         return {row[0]: (Chunk(row[1], row[2], row[3], row[4]), row[5]) for row in rows}
 
     def dense_search(self, query: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[int, float]]:
-        """(chunk id, cosine) of the k nearest chunks, exactly when filtered by document."""
-        if doc_ids:
-            ids, vectors = self._vectors(doc_ids)
-            if not len(ids):
-                return []
-            scores = vectors @ query.astype(np.float32)
-            top = np.argsort(-scores)[:k]
-            return [(int(ids[i]), float(scores[i])) for i in top]
+        """(chunk id, cosine) of the k nearest chunks, exactly when filtered by document: the exact
+        index searches only the allowed chunks (a FAISS id selector); an IVF index, whose probed
+        lists may hold too few of them, is bypassed for an exact scan of their vectors."""
         if self.index.ntotal == 0:
             return []
         import faiss
 
         faiss.omp_set_num_threads(1)  # one query: threads cost more than they save (2x slower on 2 cores)
-        scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
+        query = query.reshape(1, -1).astype(np.float32)
+        if doc_ids:
+            allowed = self._chunk_ids(doc_ids)
+            if not len(allowed):
+                return []
+            if hasattr(self.index, "nprobe"):
+                ids, vectors = self._vectors(doc_ids)
+                scores = vectors @ query[0]
+                top = np.argsort(-scores)[:k]
+                return [(int(ids[i]), float(scores[i])) for i in top]
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            scores, ids = self.index.search(query, min(k, len(allowed)), params=params)
+        else:
+            scores, ids = self.index.search(query, min(k, self.index.ntotal))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def _chunk_ids(self, doc_ids: list[str]) -> np.ndarray:
+        """The chunk ids of `doc_ids`, cached per index generation (the same readers ask again and again)."""
+        key = (self.generation, tuple(sorted(doc_ids)))
+        cached_key, ids = self._allowed  # one tuple, read and replaced whole: safe across threads
+        if cached_key != key:
+            rows = self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN {_EACH}", (json.dumps(doc_ids),)).fetchall()
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            self._allowed = (key, ids)
+        return ids
 
     def bm25_search(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[int, float]]:
         """(chunk id, -bm25) of the best lexical matches; higher is better."""
@@ -208,16 +227,16 @@ class Store:
         sql = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ?"
         args: list = [match]
         if doc_ids:
-            sql += f" AND rowid IN (SELECT id FROM chunks WHERE doc_id IN ({','.join('?' * len(doc_ids))}))"
-            args += doc_ids
+            sql += f" AND rowid IN (SELECT id FROM chunks WHERE doc_id IN {_EACH})"
+            args.append(json.dumps(doc_ids))
         rows = self.db.execute(sql + " ORDER BY s LIMIT ?", [*args, k]).fetchall()
         return [(int(rowid), -float(score)) for rowid, score in rows]
 
     def _vectors(self, doc_ids: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         sql, args = "SELECT id, vector FROM chunks", []
         if doc_ids:
-            sql += f" WHERE doc_id IN ({','.join('?' * len(doc_ids))})"
-            args = doc_ids
+            sql += f" WHERE doc_id IN {_EACH}"
+            args = [json.dumps(doc_ids)]
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
@@ -274,6 +293,8 @@ class Store:
 
 
 _DOCUMENT = "doc_id, title, text, source, date, path, readers"
+# A list of document ids as one JSON parameter: no limit on how many (SQLite caps "?" parameters).
+_EACH = "(SELECT value FROM json_each(?))"
 
 
 def _document(row) -> Document:

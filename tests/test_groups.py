@@ -128,3 +128,35 @@ def test_an_asker_who_may_read_nothing_gets_nothing(tmp_path, store, embedder, c
     assert retriever.search("When was the merger approved?", 5, groups=["staff"]) == []
     assert [h.doc_id for h in retriever.search("When was the merger approved?", 5, groups=["board"])] == ["board.txt"]
     assert [h.doc_id for h in retriever.search("When was the merger approved?", 5)] == ["board.txt"]
+
+
+@pytest.mark.parametrize("exact_limit", [200_000, 50])
+def test_filtered_dense_search_is_exact_over_the_allowed_chunks(tmp_path, embedder, exact_limit):
+    """The FAISS id selector (exact index) and the exact scan (past exact_limit, an IVF index) both
+    return the true nearest allowed chunks, however few are allowed."""
+    import numpy as np
+
+    from rag.types import Chunk, Document
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((400, embedder.dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store = Store(tmp_path / "index", embedder=embedder.name, dim=embedder.dim, exact_limit=exact_limit)
+    try:
+        with store.writer() as batch:
+            for d in range(40):
+                doc = Document(f"d{d}.txt", f"d{d}", "x")
+                batch.put(doc, "root", str(d), [Chunk(doc.doc_id, 0, 1, "x")] * 10, vectors[d * 10 : (d + 1) * 10])
+            batch.commit()
+        assert hasattr(store.index, "nprobe") == (exact_limit == 50)
+        ids = np.array([i for i, in store.db.execute("SELECT id FROM chunks ORDER BY id")])
+        doc_of = {int(i): f"d{n // 10}.txt" for n, i in enumerate(ids)}
+        for allowed in (["d3.txt"], [f"d{d}.txt" for d in range(0, 40, 7)], [f"d{d}.txt" for d in range(39)]):
+            query = vectors[rng.integers(400)]
+            mask = np.array([doc_of[int(i)] in allowed for i in ids])
+            scores = vectors @ query
+            truth = [int(ids[i]) for i in np.argsort(-np.where(mask, scores, -np.inf))[:8]]
+            found = [cid for cid, _ in store.dense_search(query, 8, allowed)]
+            assert found == truth
+    finally:
+        store.close()

@@ -217,12 +217,36 @@ def bench_search(sizes=(10_000, 100_000), dim: int = 384, queries: int = 200, *,
                 rows.append({**common, "path": "build_faiss(exact_limit=0)", "index": _describe(ivf),
                              "build_s": ivf_s, **_latency(ivf_ms), "recall_at_10": _recall(ivf_found, truth),
                              **_disk(ivf, tmp / "ivf.faiss")})
+                rows += _filtered_rows(store, ids, vectors, qs, k, common)
                 del flat, ivf
             finally:
                 store.close()
-        for row in rows[-3:]:
+        for row in rows[-5:]:
             row["peak_rss_mb"] = peak_rss_mb()
         del vectors
+    return rows
+
+
+GROUPS = 10
+
+
+def _filtered_rows(store, ids: np.ndarray, vectors: np.ndarray, qs: np.ndarray, k: int, common: dict) -> list[dict]:
+    """`Store.dense_search` as a member of groups that may read 10% and 90% of the chunks, timed with
+    the group-to-documents lookup a question pays (Retriever.search_all), and its recall@10 against
+    exact search over the readable chunks."""
+    rows = []
+    doc_of = np.repeat(np.arange(len(vectors) // 1000 + 1), 1000)[: len(vectors)]  # vector -> document number
+    for share, groups in ((0.1, ["g0"]), (0.9, [f"g{g}" for g in range(GROUPS - 1)])):
+        readable = np.isin(doc_of % GROUPS, [int(g[1:]) for g in groups])
+        truth = [np.argsort(-np.where(readable, vectors @ q, -np.inf))[:k] for q in qs]
+
+        def search(q):
+            return store.dense_search(q, k, store.readable(groups))
+
+        ms, _, found = _interleaved(search, lambda q: None, qs)
+        positions = [np.searchsorted(ids, [cid for cid, _ in hits]) for hits in found]
+        rows.append({**common, "path": f"Store.dense_search, groups read {share:.0%}", "index": _describe(store.index),
+                     **_latency(ms), "recall_at_10": _recall(positions, np.array(truth))})
     return rows
 
 
@@ -235,7 +259,8 @@ def _synthetic_store(path: Path, vectors: np.ndarray, exact_limit: int, per_doc:
     start = time.perf_counter()
     with store.writer() as batch:
         for first in range(0, len(vectors), per_doc):
-            doc = Document(f"synthetic/{first // per_doc:06d}.txt", "synthetic", "")
+            number = first // per_doc  # readers: one of ten groups, in turn (filtered searches)
+            doc = Document(f"synthetic/{number:06d}.txt", "synthetic", "", readers=(f"g{number % GROUPS}",))
             part = vectors[first : first + per_doc]
             batch.put(doc, "bench", "-", [Chunk(doc.doc_id, 0, 0, "") for _ in range(len(part))], part)
         batch.commit()

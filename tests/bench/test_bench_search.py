@@ -26,11 +26,14 @@ class FakeEmbedderWithModel(FakeEmbedder):
 
 def test_bench_search_reports_latency_and_exact_recall():
     rows = bench.bench_search(sizes=(2000,), dim=32, queries=20, clusters=50)
-    assert [r["path"] for r in rows] == ["Store.dense_search", "faiss.IndexFlatIP", "build_faiss(exact_limit=0)"]
-    for row in rows:
+    assert [r["path"] for r in rows] == ["Store.dense_search", "faiss.IndexFlatIP", "build_faiss(exact_limit=0)",
+                                         "Store.dense_search, groups read 10%", "Store.dense_search, groups read 90%"]
+    for row in rows[:3]:
         assert set(bench.SEARCH_COLUMNS) - {"db_mb"} <= set(row)
         assert row["size"] == 2000 and 0 < row["p50_ms"] <= row["p95_ms"] and row["file_mb"] > 0
-    ours, raw, ivf = rows
+    ours, raw, ivf, few, most = rows
+    assert few["recall_at_10"] == most["recall_at_10"] == 1.0  # filtered search is exact over what may be read
+    assert 0 < few["p50_ms"] <= few["p95_ms"] and 0 < most["p50_ms"] <= most["p95_ms"]
     assert ours["index"] == raw["index"] == "flat (exact)"
     assert ours["recall_at_10"] == 1.0 and raw["recall_at_10"] == 1.0
     assert ivf["index"].startswith("IVF") and 0 < ivf["recall_at_10"] <= 1.0
