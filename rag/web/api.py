@@ -4,6 +4,9 @@
     GET    /api/documents          -> [{"doc_id", "title", "source", "date", "characters", "uploaded"}, ...]
     POST   /api/documents          multipart field "file" -> {"doc_id", "report": IndexReport}
     DELETE /api/documents/{doc_id} -> {"removed": doc_id}
+    GET    /api/conversations      -> [{"id", "title", "updated"}, ...], the user's, newest first
+    GET    /api/conversations/{id} -> {"id", "turns": [{"question", "answer": Answer.to_json(), "changed"}]}
+    DELETE /api/conversations/{id} -> {"deleted": id}
 
 Errors answer {"error": "<one sentence>"} with 400 (bad request, RagError), 401 (login needed),
 404, 409 (name taken by another folder's document), 413 (too large), 415 (file type) or 422
@@ -24,13 +27,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.errors import RagError
+from rag.web.conversations import Conversations
 from rag.web.library import MAX_UPLOAD_BYTES, Library, UploadError, check_upload
 from rag.web.users import ANONYMOUS, User, Users
 
 MULTIPART_OVERHEAD = 64 * 1024  # bytes of a multipart body that are not the file
 
 
-def add_routes(app: FastAPI, library: Library, users: Users | None = None) -> None:
+def add_routes(app: FastAPI, library: Library, users: Users | None = None,
+               conversations: Conversations | None = None) -> None:
     """Add the /api routes to `app` (before Gradio is mounted at "/", which would shadow them). Each
     route acts for the asker `login(users)` names: only documents their groups may read exist for it."""
     router = APIRouter(prefix="/api")
@@ -84,6 +89,26 @@ def add_routes(app: FastAPI, library: Library, users: Users | None = None) -> No
         finally:
             await form.close()
         return {"doc_id": doc_id, "report": dataclasses.asdict(report)}
+
+    if conversations is not None:
+        @router.get("/conversations")
+        async def conversation_list(user: User = Depends(asker)):
+            return conversations.list(user.name)
+
+        @router.get("/conversations/{conversation_id}")
+        async def conversation(conversation_id: str, user: User = Depends(asker), library: Library = Depends(reader)):
+            saved = conversations.load(user.name, conversation_id)
+            if saved is None:
+                raise HTTPException(404, f"no conversation {conversation_id!r}")
+            return {"id": conversation_id, "turns": [
+                {"question": s.question, "answer": s.answer.to_json(), "changed": sorted(library.changed(s.versions))}
+                for s in saved]}
+
+        @router.delete("/conversations/{conversation_id}")
+        async def forget(conversation_id: str, user: User = Depends(asker)):
+            if not conversations.delete(user.name, conversation_id):
+                raise HTTPException(404, f"no conversation {conversation_id!r}")
+            return {"deleted": conversation_id}
 
     @router.delete("/documents/{doc_id:path}")
     async def remove(doc_id: str, library: Library = Depends(reader)):

@@ -162,6 +162,19 @@ class Library:
         readable = self.store.readable(self.groups)
         return self.store.count() if readable is None else self.store.count(readable)
 
+    def versions(self, answer: Answer) -> dict[str, str]:
+        """The content hash of each document the answer cites, as indexed now."""
+        hashes = self.store.document_hashes()
+        return {c.doc_id: hashes[c.doc_id][1] for c in answer.citations if c.doc_id in hashes}
+
+    def changed(self, versions: dict[str, str] | None) -> set[str]:
+        """Of the documents an earlier answer cited (with their hashes then), those changed or gone
+        since, or no longer readable by this audience."""
+        if not versions:
+            return set()
+        hashes = self.store.document_hashes()
+        return {d for d, h in versions.items() if d not in hashes or hashes[d][1] != h or self.document(d) is None}
+
     def may_read(self, doc: Document) -> bool:
         return not doc.readers or bool(set(doc.readers) & set(self.groups))
 

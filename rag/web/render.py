@@ -9,7 +9,7 @@ the chat component renders Markdown, and a blank line would end the HTML block i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from html import escape
 
 from rag.citations import strip_markers
@@ -121,8 +121,10 @@ def cited_numbers(answer: Answer) -> list[int]:
     return [n for n in dict.fromkeys(order) if n in available]
 
 
-def source_card(answer: Answer, n: int, turn: int, document: Document | None, *, selected: bool = False) -> str:
-    """Passage n of an answer: title, source and date, the passage with its quoted spans marked."""
+def source_card(answer: Answer, n: int, turn: int, document: Document | None, *, selected: bool = False,
+                changed: bool = False) -> str:
+    """Passage n of an answer: title, source and date, the passage with its quoted spans marked. For a
+    document `changed` since the answer, the words quoted then, and a note, instead of the passage."""
     quotes = [c for c in answer.citations if c.n == n]
     passage = next((p for p in answer.passages if p.n == n), None)
     if quotes:
@@ -136,6 +138,10 @@ def source_card(answer: Answer, n: int, turn: int, document: Document | None, *,
         return ""
     if document is None:
         body = '<p class="missing">This document is no longer in the index.</p>'
+    elif changed:
+        said = "".join(f"<blockquote class=\"passage\"><mark>{escape(c.quote)}</mark></blockquote>" for c in quotes)
+        body = (f'<p class="missing">This document has changed since this answer was given'
+                f'{"; the words quoted then:" if said else "."}</p>{said}')
     else:
         text = document.text[start:end]
         body = (f'<blockquote class="passage">{"… " if start > 0 else ""}'
@@ -143,7 +149,8 @@ def source_card(answer: Answer, n: int, turn: int, document: Document | None, *,
                 f'{" …" if end < len(document.text) else ""}</blockquote>')
     meta = " · ".join(escape(x) for x in (source, date, doc_id) if x)
     note = "" if quotes else '<p class="status">Cited, but no sentence of the answer was checked against it.</p>'
-    link = f'<a class="open-doc" href="#open-{turn}-{n}">Open the document at this passage</a>'
+    link = "" if changed or document is None else \
+        f'<a class="open-doc" href="#open-{turn}-{n}">Open the document at this passage</a>'
     cls = "source selected" if selected else "source"
     return (f'<div class="{cls}" id="source-{turn}-{n}"><div class="source-head"><span class="num">[{n}]</span>'
             f'<span class="title">{escape(title or doc_id)}</span></div><div class="meta">{meta}</div>'
@@ -151,8 +158,9 @@ def source_card(answer: Answer, n: int, turn: int, document: Document | None, *,
 
 
 def sources_html(answer: Answer | None, turn: int, lookup: Callable[[str], Document | None], *,
-                 selected: int | None = None) -> str:
-    """The sources panel for one answer; `lookup` fetches a document by id (store.document)."""
+                 selected: int | None = None, changed: Collection[str] = ()) -> str:
+    """The sources panel for one answer; `lookup` fetches a document by id (store.document);
+    `changed` names the documents that changed since the answer (a reopened conversation)."""
     if answer is None:
         return ('<div class="sources empty"><h3>Sources</h3><p>Ask a question: the passages the answer is '
                 "based on appear here, with the quoted words highlighted. Click a marker such as [1] in an "
@@ -168,7 +176,8 @@ def sources_html(answer: Answer | None, turn: int, lookup: Callable[[str], Docum
         near = f'<p class="status">Closest passages found (none answers the question):</p><ol class="near">{near}</ol>' \
             if near else ""
         return f'<div class="sources">{head}<p>No source supports an answer.</p>{near}</div>'
-    cards = [source_card(answer, n, turn, lookup(_doc_id(answer, n)), selected=n == selected)
+    cards = [source_card(answer, n, turn, lookup(_doc_id(answer, n)), selected=n == selected,
+                         changed=_doc_id(answer, n) in changed)
              for n in cited_numbers(answer)]
     return f'<div class="sources">{head}{"".join(cards)}</div>'
 

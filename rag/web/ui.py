@@ -18,6 +18,7 @@ from pathlib import Path
 from rag.web import feedback, render
 from rag.config import Config
 from rag.errors import RagError
+from rag.web.conversations import Conversations, conversations_path
 from rag.web.library import MAX_UPLOAD_BYTES, Library, check_upload, uploads_dir
 from rag.web.users import Users, load_users
 from rag.loaders import SUFFIXES
@@ -67,6 +68,8 @@ class Turn:
     partial: str = ""  # text streamed so far
     error: str = ""
     stopped: bool = False
+    versions: dict | None = None  # of a reopened turn: the cited documents' hashes when it was answered
+    saved: bool = False  # kept in the conversation store
 
 
 def chat_messages(turns: list[Turn]) -> list[dict]:
@@ -120,9 +123,10 @@ def create_app(assistant, config: Config, *, auth: Users | list[tuple[str, str]]
     users = auth if isinstance(auth, Users) or auth is None else Users.from_pairs(auth)
     library = Library(assistant, uploads_dir(config))
     app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)
-    add_routes(app, library, users)
+    kept = Conversations(conversations_path(config))
+    add_routes(app, library, users, kept)
     add_openai_routes(app, library, users)
-    blocks = build_blocks(library, config, EXAMPLES if examples is None else examples, users)
+    blocks = build_blocks(library, config, EXAMPLES if examples is None else examples, users, kept)
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                            font=["Inter", "system-ui", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"],
                            font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
@@ -132,7 +136,8 @@ def create_app(assistant, config: Config, *, auth: Users | list[tuple[str, str]]
                                pwa=False, mcp_server=False, theme=theme, css=render.CSS)
 
 
-def build_blocks(library: Library, config: Config, examples: list[str], users: Users | None = None):
+def build_blocks(library: Library, config: Config, examples: list[str], users: Users | None = None,
+                 kept: Conversations | None = None):
     """The Gradio Blocks: a Chat tab (answers, sources, inspector, feedback) and a Documents tab.
 
     Every handler acts for the logged-in user (`users`): only documents their groups may read are
@@ -140,10 +145,58 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
     import gradio as gr
 
     store, feedback_db = library.store, feedback.feedback_path(config)
+    kept = kept or Conversations(conversations_path(config))
+
+    def user_of(request: gr.Request | None):
+        return users.get(getattr(request, "username", None)) if users is not None else None
 
     def reader(request: gr.Request | None) -> Library:
-        user = users.get(getattr(request, "username", None)) if users is not None else None
+        user = user_of(request)
         return library.as_reader(user.groups if user else ())
+
+    def owner(request: gr.Request | None) -> str:
+        user = user_of(request)
+        return user.name if user else ""
+
+    def conversation_list(request: gr.Request, selected: str | None = None):
+        mine = kept.list(owner(request))
+        return gr.update(choices=[(c["title"], c["id"]) for c in mine], value=selected)
+
+    def sources_for(library: Library, turns: list[Turn], i: int, selected: int | None = None) -> str:
+        turn = turns[i]
+        return render.sources_html(turn.answer, i, library.document, selected=selected,
+                                   changed=library.changed(turn.versions))
+
+    def start_conversation(request: gr.Request):
+        """No conversation selected (a new one starts with the next answer); the user's list."""
+        return None, conversation_list(request)
+
+    def save_turn(turns: list[Turn], conversation: str | None, request: gr.Request):
+        """After an answer: append it to the conversation (started by the first one)."""
+        turns = list(turns or [])
+        if not turns or turns[-1].answer is None or turns[-1].saved:
+            return gr.skip(), gr.skip(), gr.skip()
+        answer = turns[-1].answer
+        conversation = kept.add(owner(request), conversation, answer, reader(request).versions(answer))
+        turns[-1] = dataclasses.replace(turns[-1], saved=True)
+        return turns, conversation, conversation_list(request, conversation)
+
+    def open_conversation(conversation: str | None, request: gr.Request):
+        library = reader(request)
+        saved = kept.load(owner(request), conversation) if conversation else None
+        if not saved:
+            return (gr.skip(),) * 8
+        turns = [Turn(s.question, s.answer, versions=s.versions, saved=True) for s in saved]
+        last = turns[-1].answer
+        return (chat_messages(turns), turns, conversation, sources_for(library, turns, len(turns) - 1), "",
+                render.query_html(last), render.hit_rows(last.hits), "")
+
+    def delete_conversation(conversation: str | None, current: str | None, request: gr.Request):
+        if conversation:
+            kept.delete(owner(request), conversation)
+        if conversation and conversation == current:
+            return (conversation_list(request), None, [], [], render.sources_html(None, 0, library.document), "")
+        return (conversation_list(request, current),) + (gr.skip(),) * 5
 
     def doc_outputs(request: gr.Request):
         library = reader(request)
@@ -205,6 +258,7 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
 
     def follow_link(target: str, turns: list[Turn], request: gr.Request):
         library = reader(request)
+        turns = list(turns or [])
         kind, _, rest = (target or "").partition("-")
         try:
             turn_i, n = (int(x) for x in rest.split(":")[0].split("-"))
@@ -216,11 +270,13 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
         if answer is None:
             return gr.skip(), gr.skip()
         if kind == "cite":
-            return render.sources_html(answer, turn_i, library.document, selected=n), ""
+            return sources_for(library, turns, turn_i, selected=n), ""
         doc_id, spans = render.citation_spans(answer, n)
         doc = library.document(doc_id)
         if doc is None:
             return gr.skip(), render.error_html(f"{doc_id} is no longer in the index.")
+        if doc_id in library.changed(turns[turn_i].versions):
+            return gr.skip(), render.error_html(f"{doc_id} has changed since this answer: its quote is shown as it was.")
         return gr.skip(), render.document_html(doc, spans, label=f"source [{n}]")
 
     def rate(turns: list[Turn], ratings: dict[int, int], data: gr.LikeData):
@@ -293,9 +349,15 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
     # delete_cache: files the browser uploaded are copied to the index's uploads/; Gradio's copies go after a day.
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as blocks:
         turns = gr.State([])
+        conversation = gr.State(None)  # the id of the stored conversation these turns belong to
         ratings = gr.State({})
         rated = gr.State(None)  # the turn whose rating a comment goes with
         header = gr.HTML(render.header_html(TITLE, *library.as_reader(()).count()), elem_id="header")
+        with gr.Sidebar(label="Conversations", open=True, elem_id="sidebar"):
+            gr.Markdown("### Conversations")
+            past = gr.Radio(choices=[], label="Your conversations, newest first", show_label=False,
+                            elem_id="conversations")
+            forget = gr.Button("Delete this conversation", variant="stop", size="sm", elem_id="delete-conversation")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
                 with gr.Row(equal_height=False):
@@ -343,22 +405,28 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
 
         outputs = [question, chat, turns, sources, viewer, query, hits, send, stop, new]
         ask = dict(fn=respond, inputs=[question, turns], outputs=outputs, concurrency_limit=4, show_progress="hidden")
-        question.submit(**ask)
-        send.click(**ask)
+        save = dict(fn=save_turn, inputs=[turns, conversation], outputs=[turns, conversation, past], queue=False)
+        question.submit(**ask).then(**save)
+        send.click(**ask).then(**save)
 
         def pick_example(data: gr.SelectData) -> str:
             return data.value["text"]
 
-        chat.example_select(pick_example, None, question, queue=False).then(**ask)
+        chat.example_select(pick_example, None, question, queue=False).then(**ask).then(**save)
+        past.input(open_conversation, [past], [chat, turns, conversation, sources, viewer, query, hits, question],
+                   queue=False)
+        forget.click(delete_conversation, [past, conversation], [past, conversation, chat, turns, sources, viewer],
+                     queue=False)
         stop.click(stop_answer, None, None, queue=False)
         new.click(new_chat, None, [chat, turns, ratings, sources, viewer, query, hits, question, comment_box, comment],
-                  queue=False)
+                  queue=False).then(start_conversation, None, [conversation, past], queue=False)
         bridge.change(follow_link, [bridge, turns], [sources, viewer], queue=False)
         chat.like(rate, [turns, ratings], [ratings, rated, comment_box, comment], queue=False)
         comment_send.click(save_comment, [ratings, rated, comment], [comment_box, comment], queue=False)
         add.click(add_files, [files], [upload_log, docs, pick, header, files], concurrency_limit=1)
         remove.click(remove_doc, [pick], [upload_log, docs, pick, header], concurrency_limit=1)
         blocks.load(doc_outputs, None, [docs, pick, header], queue=False)
+        blocks.load(start_conversation, None, [conversation, past], queue=False)
     return blocks
 
 

@@ -364,3 +364,40 @@ def test_two_users_in_different_groups_each_see_only_their_own_uploads(tmp_path,
             html = page.content()
             assert BONUS[group] in html
             assert BONUS[other] not in html and f"{other}.txt" not in html
+
+
+@pytest.mark.skipif(REAL, reason="uses the fake model's scripted replies")
+def test_a_conversation_reopens_with_its_quotes_after_a_restart(tmp_path, browser):
+    from rag.indexing import index_path
+    from rag.web.ui import create_app
+
+    assistant, config = _fake_assistant(tmp_path)
+    with running(create_app(assistant, config, examples=[])) as url:
+        page = browser.new_context().new_page()
+        page.goto(url)
+        page.wait_for_selector("#question textarea", timeout=30_000)
+        ask(page, WHALE_Q)
+        page.wait_for_function("(document.querySelector('#conversations')?.innerText || '').includes('blue whale')",
+                               timeout=10_000)
+    # A new server process over the same index folder: the conversation is read back from SQLite.
+    with running(create_app(assistant, config, examples=[])) as url:
+        page = browser.new_context().new_page()
+        page.goto(url)
+        page.click(f"#conversations label:has-text('{WHALE_Q}')", timeout=30_000)
+        page.wait_for_selector("#chat .answer a.cite", timeout=10_000)
+        assert page.inner_text("#chat .answer").startswith("An adult blue whale")
+        assert page.inner_text("#sources .source mark") == WHALE_QUOTE
+        page.locator("#chat .answer a.cite").first.click()
+        page.wait_for_selector("#sources .source.selected mark", timeout=10_000)
+        shot(page, "browser-12-reopened")
+
+        # The document changes: reopened again, the card says so and shows the words quoted then.
+        (config.corpus_dir / "whales.txt").write_text("Blue whales eat krill. They are large.", encoding="utf-8")
+        index_path(config.corpus_dir, assistant.store, assistant.embedder, config)
+        page.reload()
+        page.click(f"#conversations label:has-text('{WHALE_Q}')", timeout=30_000)
+        page.wait_for_selector("#sources .source .missing", timeout=10_000)
+        assert page.inner_text("#sources .source .missing").startswith("This document has changed since")
+        assert page.inner_text("#sources .source mark") == WHALE_QUOTE
+        assert not page.query_selector("#sources .source a.open-doc")
+        shot(page, "browser-13-reopened-changed")
