@@ -274,8 +274,7 @@ def cmd_eval(args, config: Config) -> int:
     from rag.embedding import load_embedder
     from rag.evals.evaluation import check, eval_index, format_table, retrieval_table, run_eval, write_results
     from rag.evals.naive import NaiveRAG
-    from rag.generation import make_generator
-    from rag.pipeline import Assistant
+    from rag.pipeline import load_assistant
 
     dataset = load_dataset(args.dataset, args.split).sample(args.limit, args.seed)
     config = _with_generator(config, args)
@@ -283,9 +282,8 @@ def cmd_eval(args, config: Config) -> int:
     if args.retrieval:
         print(format_table(retrieval_table(dataset, config, embedder)))
         return 0
-    store = eval_index(dataset, config, embedder)
-    system = NaiveRAG if args.naive else Assistant
-    assistant = system(config, store, embedder, make_generator(config.backend, config.model, url=config.llm_url))
+    assistant = load_assistant(config, embedder=embedder, store=eval_index(dataset, config, embedder),
+                               kind=NaiveRAG if args.naive else None)
     with tqdm(total=len(dataset.items), unit="question", desc=f"eval {dataset.name}", file=sys.stderr) as bar:
         rows, summary = run_eval(dataset, assistant, on_item=lambda i, row: bar.update(1))
     name = dataset.name + (f"-{args.limit}" if args.limit else "") + ("-naive" if args.naive else "")

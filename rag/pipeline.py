@@ -235,13 +235,17 @@ class Assistant:
                       unsupported=tuple(s.text for s in attempt.sentences if not s.supported), **common)
 
 
-def load_assistant(config: Config) -> Assistant:
-    """The assistant over the configured index, with the configured generator backend."""
+def load_assistant(config: Config, *, create: bool = False, embedder: Embedder | None = None,
+                   store: Store | None = None, kind: type | None = None) -> Assistant:
+    """The one place an assistant is built, for the CLI, the server, evals and benchmarks: the
+    configured embedder, index (`create` makes an empty one; `store` is another, such as an eval
+    set's) and generator backend. `kind` is another system with the same constructor (the naive RAG)."""
     from rag.embedding import load_embedder
     from rag.generation import make_generator
 
-    embedder = load_embedder(config.embedder)
-    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit,
-                  create=False)
+    embedder = embedder or load_embedder(config.embedder)
+    if store is None:
+        store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit,
+                      create=create)
     generator = make_generator(config.backend, config.model, url=config.llm_url)
-    return Assistant(config, store, embedder, generator)
+    return (kind or Assistant)(config, store, embedder, generator)

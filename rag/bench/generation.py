@@ -183,13 +183,11 @@ def end_to_end(config: Config) -> dict:
     from rag.evals.datasets import load_seed
     from rag.embedding import load_embedder
     from rag.evals.evaluation import eval_index, run_eval
-    from rag.generation import make_generator
-    from rag.pipeline import Assistant
+    from rag.pipeline import load_assistant
 
     dataset = load_seed()
     embedder = load_embedder(config.embedder)
-    assistant = Assistant(config, eval_index(dataset, config, embedder), embedder,
-                          make_generator(config.backend, config.model))
+    assistant = load_assistant(config, embedder=embedder, store=eval_index(dataset, config, embedder))
     _, summary = run_eval(dataset, assistant)
     return {k: v for k, v in summary.items() if k.endswith(("_p50", "_p95"))}
 

@@ -430,18 +430,6 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
     return blocks
 
 
-def open_assistant(config: Config):
-    """Like load_assistant, but creates an empty index when there is none (serve indexes it next)."""
-    from rag.embedding import load_embedder
-    from rag.generation import make_generator
-    from rag.pipeline import Assistant
-    from rag.store import Store
-
-    embedder = load_embedder(config.embedder)
-    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit)
-    return Assistant(config, store, embedder, make_generator(config.backend, config.model, url=config.llm_url))
-
-
 def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str | Path | None = None,
           assistant=None, users: str | Path | None = None) -> None:
     """Index the corpus if the index is empty, load the model, and serve the UI and API until Ctrl-C.
@@ -456,7 +444,9 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str |
         pairs = load_credentials(auth)
         credentials = Users.from_pairs(pairs) if pairs else None
     if assistant is None:
-        assistant = open_assistant(config)
+        from rag.pipeline import load_assistant
+
+        assistant = load_assistant(config, create=True)
     if assistant.store.count()[0] == 0:
         _index_corpus(assistant, config)
     load = getattr(assistant.generator, "load", None)

@@ -74,10 +74,10 @@ def site(tmp_path):
     if REAL:
         from rag.config import Config
         from rag.indexing import index_path
-        from rag.web.ui import open_assistant
+        from rag.pipeline import load_assistant
 
         config = Config(index_dir=tmp_path / "index" / "main")
-        assistant = open_assistant(config)
+        assistant = load_assistant(config, create=True)
         index_path(config.corpus_dir, assistant.store, assistant.embedder, config)
         assistant.generator.load()  # as serve does: the first question should not pay for loading the model
         examples = None
