@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import gradio as gr
+
 from rag.web import feedback, render
 from rag.config import Config
 from rag.errors import RagError
@@ -114,7 +116,6 @@ def load_credentials(path: str | Path | None = None) -> list[tuple[str, str]] | 
 def create_app(assistant, config: Config, *, auth: Users | list[tuple[str, str]] | None = None, examples=None):
     """The FastAPI app: /api and /v1 routes and the Gradio UI at "/", all behind `auth` when given
     (Users, or (user, password) pairs: users without groups)."""
-    import gradio as gr
     from fastapi import FastAPI
 
     from rag.web.api import add_routes
@@ -126,7 +127,7 @@ def create_app(assistant, config: Config, *, auth: Users | list[tuple[str, str]]
     kept = Conversations(conversations_path(config))
     add_routes(app, library, users, kept)
     add_openai_routes(app, library, users)
-    blocks = build_blocks(library, config, EXAMPLES if examples is None else examples, users, kept)
+    blocks = ChatPage(library, config, EXAMPLES if examples is None else examples, users, kept).build()
     theme = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                            font=["Inter", "system-ui", "Segoe UI", "Helvetica Neue", "Arial", "sans-serif"],
                            font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"])
@@ -136,79 +137,86 @@ def create_app(assistant, config: Config, *, auth: Users | list[tuple[str, str]]
                                pwa=False, mcp_server=False, theme=theme, css=render.CSS)
 
 
-def build_blocks(library: Library, config: Config, examples: list[str], users: Users | None = None,
+class ChatPage:
+    """The Gradio page: a Chat tab (answers, sources, inspector, feedback), a sidebar of conversations
+    and a Documents tab. Its event handlers are the methods below; `build()` lays the page out and
+    wires them. Every handler acts for the logged-in user (`users`): only documents their groups may
+    read are searched, shown, listed or removed, and their uploads are readable by their groups."""
+
+    def __init__(self, library: Library, config: Config, examples: list[str], users: Users | None = None,
                  kept: Conversations | None = None):
-    """The Gradio Blocks: a Chat tab (answers, sources, inspector, feedback) and a Documents tab.
+        self.library = library
+        self.config = config
+        self.examples = examples
+        self.users = users
+        self.store = library.store
+        self.feedback_db = feedback.feedback_path(config)
+        self.kept = kept or Conversations(conversations_path(config))
+        self.stops: dict[str, threading.Event] = {}  # browser session -> the Stop flag of its running answer
 
-    Every handler acts for the logged-in user (`users`): only documents their groups may read are
-    searched, shown, listed or removed, and their uploads are readable by their groups."""
-    import gradio as gr
+    # -- who asks ---------------------------------------------------------------------------------
 
-    store, feedback_db = library.store, feedback.feedback_path(config)
-    kept = kept or Conversations(conversations_path(config))
+    def user_of(self, request: gr.Request | None):
+        return self.users.get(getattr(request, "username", None)) if self.users is not None else None
 
-    def user_of(request: gr.Request | None):
-        return users.get(getattr(request, "username", None)) if users is not None else None
+    def reader(self, request: gr.Request | None) -> Library:
+        user = self.user_of(request)
+        return self.library.as_reader(user.groups if user else ())
 
-    def reader(request: gr.Request | None) -> Library:
-        user = user_of(request)
-        return library.as_reader(user.groups if user else ())
-
-    def owner(request: gr.Request | None) -> str:
-        user = user_of(request)
+    def owner(self, request: gr.Request | None) -> str:
+        user = self.user_of(request)
         return user.name if user else ""
 
-    def conversation_list(request: gr.Request, selected: str | None = None):
-        mine = kept.list(owner(request))
+    def conversation_list(self, request: gr.Request, selected: str | None = None):
+        mine = self.kept.list(self.owner(request))
         return gr.update(choices=[(c["title"], c["id"]) for c in mine], value=selected)
 
-    def sources_for(library: Library, turns: list[Turn], i: int, selected: int | None = None) -> str:
+    def sources_for(self, library: Library, turns: list[Turn], i: int, selected: int | None = None) -> str:
         turn = turns[i]
         return render.sources_html(turn.answer, i, library.document, selected=selected,
                                    changed=library.changed(turn.versions))
 
-    def start_conversation(request: gr.Request):
+    def start_conversation(self, request: gr.Request):
         """No conversation selected (a new one starts with the next answer); the user's list."""
-        return None, conversation_list(request)
+        return None, self.conversation_list(request)
 
-    def save_turn(turns: list[Turn], conversation: str | None, request: gr.Request):
+    def save_turn(self, turns: list[Turn], conversation: str | None, request: gr.Request):
         """After an answer: append it to the conversation (started by the first one)."""
         turns = list(turns or [])
         if not turns or turns[-1].answer is None or turns[-1].saved:
             return gr.skip(), gr.skip(), gr.skip()
         answer = turns[-1].answer
-        conversation = kept.add(owner(request), conversation, answer, reader(request).versions(answer))
+        conversation = self.kept.add(self.owner(request), conversation, answer, self.reader(request).versions(answer))
         turns[-1] = dataclasses.replace(turns[-1], saved=True)
-        return turns, conversation, conversation_list(request, conversation)
+        return turns, conversation, self.conversation_list(request, conversation)
 
-    def open_conversation(conversation: str | None, request: gr.Request):
-        library = reader(request)
-        saved = kept.load(owner(request), conversation) if conversation else None
+    def open_conversation(self, conversation: str | None, request: gr.Request):
+        library = self.reader(request)
+        saved = self.kept.load(self.owner(request), conversation) if conversation else None
         if not saved:
             return (gr.skip(),) * 8
         turns = [Turn(s.question, s.answer, versions=s.versions, saved=True) for s in saved]
         last = turns[-1].answer
-        return (chat_messages(turns), turns, conversation, sources_for(library, turns, len(turns) - 1), "",
+        return (chat_messages(turns), turns, conversation, self.sources_for(library, turns, len(turns) - 1), "",
                 render.query_html(last), render.hit_rows(last.hits), "")
 
-    def delete_conversation(conversation: str | None, current: str | None, request: gr.Request):
+    def delete_conversation(self, conversation: str | None, current: str | None, request: gr.Request):
         if conversation:
-            kept.delete(owner(request), conversation)
+            self.kept.delete(self.owner(request), conversation)
         if conversation and conversation == current:
-            return (conversation_list(request), None, [], [], render.sources_html(None, 0, library.document), "")
-        return (conversation_list(request, current),) + (gr.skip(),) * 5
+            empty = render.sources_html(None, 0, self.library.document)
+            return self.conversation_list(request), None, [], [], empty, ""
+        return (self.conversation_list(request, current),) + (gr.skip(),) * 5
 
-    def doc_outputs(request: gr.Request):
-        library = reader(request)
+    def doc_outputs(self, request: gr.Request):
+        library = self.reader(request)
         docs = library.documents()
         rows = render.document_rows(docs, library.is_upload)
         return rows, gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in docs], value=None), \
             render.header_html(TITLE, *library.count())
 
-    stops: dict[str, threading.Event] = {}  # browser session -> the Stop flag of its running answer
-
-    def respond(question: str, turns: list[Turn], request: gr.Request):
-        library = reader(request)
+    def respond(self, question: str, turns: list[Turn], request: gr.Request):
+        library = self.reader(request)
         turns = list(turns or [])
         history = [(t.question, t.answer.text) for t in turns if t.answer is not None]
         i, turn = len(turns), Turn(question.strip())
@@ -217,7 +225,7 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
             yield (gr.skip(),) * 10
             return
         turns.append(turn)
-        stop_flag = stops[request.session_hash] = threading.Event()
+        stop_flag = self.stops[request.session_hash] = threading.Event()
         # While answering, Stop replaces Ask and New chat, and the question box is locked.
         busy = (gr.update(value="", interactive=False), gr.update(visible=False), gr.update(visible=True),
                 gr.update(visible=False))
@@ -238,7 +246,7 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
             return
         finally:
             stop_flag.set()  # also when the browser went away: the model stops after its next token
-            stops.pop(request.session_hash, None)
+            self.stops.pop(request.session_hash, None)
         if answer is None:  # stopped
             turns[i] = dataclasses.replace(turn, stopped=True)
             yield (*idle[:1], chat_messages(turns), turns, *keep, *idle[1:])
@@ -247,17 +255,17 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
         yield (idle[0], chat_messages(turns), turns, render.sources_html(answer, i, library.document), "",
                render.query_html(answer), render.hit_rows(answer.hits), *idle[1:])
 
-    def stop_answer(request: gr.Request):
-        flag = stops.get(request.session_hash)
+    def stop_answer(self, request: gr.Request):
+        flag = self.stops.get(request.session_hash)
         if flag is not None:
             flag.set()
 
-    def new_chat():
-        return ([], [], {}, render.sources_html(None, 0, library.document), "", render.query_html(None), [], "",
+    def new_chat(self):
+        return ([], [], {}, render.sources_html(None, 0, self.library.document), "", render.query_html(None), [], "",
                 gr.update(visible=False), "")
 
-    def follow_link(target: str, turns: list[Turn], request: gr.Request):
-        library = reader(request)
+    def follow_link(self, target: str, turns: list[Turn], request: gr.Request):
+        library = self.reader(request)
         turns = list(turns or [])
         kind, _, rest = (target or "").partition("-")
         try:
@@ -270,16 +278,17 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
         if answer is None:
             return gr.skip(), gr.skip()
         if kind == "cite":
-            return sources_for(library, turns, turn_i, selected=n), ""
+            return self.sources_for(library, turns, turn_i, selected=n), ""
         doc_id, spans = render.citation_spans(answer, n)
         doc = library.document(doc_id)
         if doc is None:
             return gr.skip(), render.error_html(f"{doc_id} is no longer in the index.")
         if doc_id in library.changed(turns[turn_i].versions):
-            return gr.skip(), render.error_html(f"{doc_id} has changed since this answer: its quote is shown as it was.")
+            return gr.skip(), render.error_html(f"{doc_id} has changed since this answer: its quote is shown "
+                                                "as it was.")
         return gr.skip(), render.document_html(doc, spans, label=f"source [{n}]")
 
-    def rate(turns: list[Turn], ratings: dict[int, int], data: gr.LikeData):
+    def rate(self, turns: list[Turn], ratings: dict[int, int], data: gr.LikeData):
         ratings = dict(ratings or {})  # turn -> its row in feedback.sqlite; kept apart from the streamed turns
         index = data.index if isinstance(data.index, int) else data.index[0]
         i = index // 2
@@ -292,28 +301,28 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
         row = ratings.pop(i, None)
         if rating is None:
             if row is not None:
-                feedback.delete(feedback_db, row)
+                feedback.delete(self.feedback_db, row)
             row = None
         elif row is None:
-            row = feedback.record(feedback_db, turn.answer, rating)
+            row = feedback.record(self.feedback_db, turn.answer, rating)
         else:
-            feedback.update(feedback_db, row, rating=rating)
+            feedback.update(self.feedback_db, row, rating=rating)
         if row is not None:
             ratings[i] = row
         note = "" if row is None else ("Thanks. What was wrong with this answer? (optional)" if rating == feedback.DOWN
                                        else "Thanks. Anything to add? (optional)")
         return ratings, i, gr.update(visible=row is not None), gr.update(label=note or "Comment", value="")
 
-    def save_comment(ratings: dict[int, int], rated: int | None, text: str):
+    def save_comment(self, ratings: dict[int, int], rated: int | None, text: str):
         row = (ratings or {}).get(rated)
         if row is None:
             return gr.update(visible=False), ""
-        feedback.update(feedback_db, row, comment=text)
+        feedback.update(self.feedback_db, row, comment=text)
         gr.Info("Comment saved. Thank you.")
         return gr.update(visible=False), ""
 
-    def add_files(paths: list[str] | None, request: gr.Request, progress=gr.Progress()):
-        library = reader(request)
+    def add_files(self, paths: list[str] | None, request: gr.Request, progress=gr.Progress()):
+        library = self.reader(request)
         results = []
         paths = list(paths or [])
         if not paths:
@@ -331,12 +340,12 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
                 results.append((name, True, render.report_text(doc_id, report)))
             except RagError as exc:
                 results.append((name, False, str(exc).removeprefix(f"{name!r} ")))
-        return (render.upload_log_html(results), *doc_outputs(request), None)
+        return (render.upload_log_html(results), *self.doc_outputs(request), None)
 
-    def remove_doc(doc_id: str | None, request: gr.Request):
-        library = reader(request)
+    def remove_doc(self, doc_id: str | None, request: gr.Request):
+        library = self.reader(request)
         if not doc_id:
-            return render.upload_log_html([("", False, "Choose a document to remove.")]), *doc_outputs(request)
+            return render.upload_log_html([("", False, "Choose a document to remove.")]), *self.doc_outputs(request)
         try:
             doc = library.remove(doc_id)
             note = "its uploaded file was deleted" if library.is_upload(doc) else \
@@ -344,90 +353,99 @@ def build_blocks(library: Library, config: Config, examples: list[str], users: U
             log = render.upload_log_html([(doc.doc_id, True, f"removed from the index; {note}")])
         except RagError as exc:
             log = render.upload_log_html([(doc_id, False, str(exc))])
-        return log, *doc_outputs(request)
+        return log, *self.doc_outputs(request)
 
-    # delete_cache: files the browser uploaded are copied to the index's uploads/; Gradio's copies go after a day.
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as blocks:
-        turns = gr.State([])
-        conversation = gr.State(None)  # the id of the stored conversation these turns belong to
-        ratings = gr.State({})
-        rated = gr.State(None)  # the turn whose rating a comment goes with
-        header = gr.HTML(render.header_html(TITLE, *library.as_reader(()).count()), elem_id="header")
-        with gr.Sidebar(label="Conversations", open=True, elem_id="sidebar"):
-            gr.Markdown("### Conversations")
-            past = gr.Radio(choices=[], label="Your conversations, newest first", show_label=False,
-                            elem_id="conversations")
-            forget = gr.Button("Delete this conversation", variant="stop", size="sm", elem_id="delete-conversation")
-        with gr.Tabs():
-            with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=420):
-                        chat = gr.Chatbot(
-                            elem_id="chat", show_label=False, height="62vh", min_height=360, layout="bubble",
-                            placeholder=render.PLACEHOLDER, examples=[{"text": q} for q in examples], buttons=[],
-                            feedback_options=("Like", "Dislike"), render_markdown=True, sanitize_html=True,
-                            line_breaks=False, latex_delimiters=[], group_consecutive_messages=False)
-                        with gr.Row(elem_id="ask-row", equal_height=True):
-                            question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
-                                                  lines=1, max_lines=4, scale=8, elem_id="question", autofocus=True)
-                            send = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="send")
-                            stop = gr.Button("Stop", variant="stop", scale=1, min_width=90, visible=False,
-                                             elem_id="stop")
-                            new = gr.Button("New chat", variant="secondary", scale=1, min_width=130, elem_id="new-chat")
-                        with gr.Group(visible=False, elem_id="comment-box") as comment_box:
-                            comment = gr.Textbox(label="Comment", lines=2, elem_id="comment",
-                                                 placeholder="e.g. the figure is from 2024, not 2025")
-                            comment_send = gr.Button("Save comment", size="sm", elem_id="comment-send")
-                    with gr.Column(scale=2, min_width=360):
-                        sources = gr.HTML(render.sources_html(None, 0, library.document), elem_id="sources",
-                                          js_on_load=SOURCES_JS)
-                        viewer = gr.HTML("", elem_id="viewer", js_on_load=VIEWER_JS)
-                with gr.Accordion("Advanced: retrieval inspector", open=False, elem_id="inspector"):
-                    query = gr.HTML(render.query_html(None), elem_id="query")
-                    hits = gr.Dataframe(headers=render.HIT_COLUMNS, value=[], interactive=False, wrap=True,
-                                        elem_id="hits", column_widths=["5%", "22%", "10%", "8%", "8%", "9%", "38%"])
-                bridge = gr.HTML("", visible="hidden", elem_id="bridge", js_on_load=BRIDGE_JS)
-            with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab"):
-                gr.Markdown(f"### Add documents\nText, Markdown, HTML, PDF (scanned pages are read by OCR), Word, "
-                            f"PowerPoint, Excel, CSV, EPUB or OpenDocument text files, up to "
-                            f"{MAX_UPLOAD_BYTES // 2**20} MB each. They are indexed at once and answers can cite "
-                            "them right away; with a login, only your groups can read them.")
-                files = gr.File(file_count="multiple", file_types=list(SUFFIXES), label="Files", height=150,
-                                elem_id="upload")
-                add = gr.Button("Add to the index", variant="primary", elem_id="add-docs")
-                upload_log = gr.HTML("", elem_id="upload-log")
-                gr.Markdown("### Indexed documents")
-                docs = gr.Dataframe(headers=render.DOC_COLUMNS, value=[], interactive=False, wrap=True,
-                                    elem_id="doc-table")
-                with gr.Row(equal_height=True):
-                    pick = gr.Dropdown(label="Document to remove", choices=[], scale=4, elem_id="doc-pick")
-                    remove = gr.Button("Remove from the index", variant="stop", scale=1, elem_id="remove-doc")
+    # -- the page -------------------------------------------------------------------------------
 
-        outputs = [question, chat, turns, sources, viewer, query, hits, send, stop, new]
-        ask = dict(fn=respond, inputs=[question, turns], outputs=outputs, concurrency_limit=4, show_progress="hidden")
-        save = dict(fn=save_turn, inputs=[turns, conversation], outputs=[turns, conversation, past], queue=False)
-        question.submit(**ask).then(**save)
-        send.click(**ask).then(**save)
+    def build(self):
+        # delete_cache: files the browser uploaded are copied to the index's uploads/; Gradio's copies go after a day.
+        with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True, delete_cache=(3600, 86400)) as blocks:
+            turns = gr.State([])
+            conversation = gr.State(None)  # the id of the stored conversation these turns belong to
+            ratings = gr.State({})
+            rated = gr.State(None)  # the turn whose rating a comment goes with
+            header = gr.HTML(render.header_html(TITLE, *self.library.as_reader(()).count()), elem_id="header")
+            with gr.Sidebar(label="Conversations", open=True, elem_id="sidebar"):
+                gr.Markdown("### Conversations")
+                past = gr.Radio(choices=[], label="Your conversations, newest first", show_label=False,
+                                elem_id="conversations")
+                forget = gr.Button("Delete this conversation", variant="stop", size="sm",
+                                   elem_id="delete-conversation")
+            with gr.Tabs():
+                with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"):
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=3, min_width=420):
+                            chat = gr.Chatbot(
+                                elem_id="chat", show_label=False, height="62vh", min_height=360, layout="bubble",
+                                placeholder=render.PLACEHOLDER, examples=[{"text": q} for q in self.examples], buttons=[],
+                                feedback_options=("Like", "Dislike"), render_markdown=True, sanitize_html=True,
+                                line_breaks=False, latex_delimiters=[], group_consecutive_messages=False)
+                            with gr.Row(elem_id="ask-row", equal_height=True):
+                                question = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                                      lines=1, max_lines=4, scale=8, elem_id="question", autofocus=True)
+                                send = gr.Button("Ask", variant="primary", scale=1, min_width=90, elem_id="send")
+                                stop = gr.Button("Stop", variant="stop", scale=1, min_width=90, visible=False,
+                                                 elem_id="stop")
+                                new = gr.Button("New chat", variant="secondary", scale=1, min_width=130, elem_id="new-chat")
+                            with gr.Group(visible=False, elem_id="comment-box") as comment_box:
+                                comment = gr.Textbox(label="Comment", lines=2, elem_id="comment",
+                                                     placeholder="e.g. the figure is from 2024, not 2025")
+                                comment_send = gr.Button("Save comment", size="sm", elem_id="comment-send")
+                        with gr.Column(scale=2, min_width=360):
+                            sources = gr.HTML(render.sources_html(None, 0, self.library.document), elem_id="sources",
+                                              js_on_load=SOURCES_JS)
+                            viewer = gr.HTML("", elem_id="viewer", js_on_load=VIEWER_JS)
+                    with gr.Accordion("Advanced: retrieval inspector", open=False, elem_id="inspector"):
+                        query = gr.HTML(render.query_html(None), elem_id="query")
+                        hits = gr.Dataframe(headers=render.HIT_COLUMNS, value=[], interactive=False, wrap=True,
+                                            elem_id="hits", column_widths=["5%", "22%", "10%", "8%", "8%", "9%", "38%"])
+                    bridge = gr.HTML("", visible="hidden", elem_id="bridge", js_on_load=BRIDGE_JS)
+                with gr.Tab("Documents", id="docs-tab", elem_id="docs-tab"):
+                    gr.Markdown(f"### Add documents\nText, Markdown, HTML, PDF (scanned pages are read by OCR), Word, "
+                                f"PowerPoint, Excel, CSV, EPUB or OpenDocument text files, up to "
+                                f"{MAX_UPLOAD_BYTES // 2**20} MB each. They are indexed at once and answers can cite "
+                                "them right away; with a login, only your groups can read them.")
+                    files = gr.File(file_count="multiple", file_types=list(SUFFIXES), label="Files", height=150,
+                                    elem_id="upload")
+                    add = gr.Button("Add to the index", variant="primary", elem_id="add-docs")
+                    upload_log = gr.HTML("", elem_id="upload-log")
+                    gr.Markdown("### Indexed documents")
+                    docs = gr.Dataframe(headers=render.DOC_COLUMNS, value=[], interactive=False, wrap=True,
+                                        elem_id="doc-table")
+                    with gr.Row(equal_height=True):
+                        pick = gr.Dropdown(label="Document to remove", choices=[], scale=4, elem_id="doc-pick")
+                        remove = gr.Button("Remove from the index", variant="stop", scale=1, elem_id="remove-doc")
 
-        def pick_example(data: gr.SelectData) -> str:
-            return data.value["text"]
+            outputs = [question, chat, turns, sources, viewer, query, hits, send, stop, new]
+            ask = dict(fn=self.respond, inputs=[question, turns], outputs=outputs, concurrency_limit=4,
+                       show_progress="hidden")
+            save = dict(fn=self.save_turn, inputs=[turns, conversation], outputs=[turns, conversation, past],
+                        queue=False)
+            question.submit(**ask).then(**save)
+            send.click(**ask).then(**save)
 
-        chat.example_select(pick_example, None, question, queue=False).then(**ask).then(**save)
-        past.input(open_conversation, [past], [chat, turns, conversation, sources, viewer, query, hits, question],
-                   queue=False)
-        forget.click(delete_conversation, [past, conversation], [past, conversation, chat, turns, sources, viewer],
-                     queue=False)
-        stop.click(stop_answer, None, None, queue=False)
-        new.click(new_chat, None, [chat, turns, ratings, sources, viewer, query, hits, question, comment_box, comment],
-                  queue=False).then(start_conversation, None, [conversation, past], queue=False)
-        bridge.change(follow_link, [bridge, turns], [sources, viewer], queue=False)
-        chat.like(rate, [turns, ratings], [ratings, rated, comment_box, comment], queue=False)
-        comment_send.click(save_comment, [ratings, rated, comment], [comment_box, comment], queue=False)
-        add.click(add_files, [files], [upload_log, docs, pick, header, files], concurrency_limit=1)
-        remove.click(remove_doc, [pick], [upload_log, docs, pick, header], concurrency_limit=1)
-        blocks.load(doc_outputs, None, [docs, pick, header], queue=False)
-        blocks.load(start_conversation, None, [conversation, past], queue=False)
-    return blocks
+            def pick_example(data: gr.SelectData) -> str:
+                return data.value["text"]
+
+            chat.example_select(pick_example, None, question, queue=False).then(**ask).then(**save)
+            past.input(self.open_conversation, [past],
+                       [chat, turns, conversation, sources, viewer, query, hits, question],
+                       queue=False)
+            forget.click(self.delete_conversation, [past, conversation],
+                         [past, conversation, chat, turns, sources, viewer],
+                         queue=False)
+            stop.click(self.stop_answer, None, None, queue=False)
+            new.click(self.new_chat, None,
+                      [chat, turns, ratings, sources, viewer, query, hits, question, comment_box, comment],
+                      queue=False).then(self.start_conversation, None, [conversation, past], queue=False)
+            bridge.change(self.follow_link, [bridge, turns], [sources, viewer], queue=False)
+            chat.like(self.rate, [turns, ratings], [ratings, rated, comment_box, comment], queue=False)
+            comment_send.click(self.save_comment, [ratings, rated, comment], [comment_box, comment], queue=False)
+            add.click(self.add_files, [files], [upload_log, docs, pick, header, files], concurrency_limit=1)
+            remove.click(self.remove_doc, [pick], [upload_log, docs, pick, header], concurrency_limit=1)
+            blocks.load(self.doc_outputs, None, [docs, pick, header], queue=False)
+            blocks.load(self.start_conversation, None, [conversation, past], queue=False)
+        return blocks
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 7860, auth: str | Path | None = None,
