@@ -2,17 +2,18 @@
 
     POST   /api/ask                {"question": "...", "history": [["q", "a"], ...]} -> Answer.to_json()
     GET    /api/documents          -> [{"doc_id", "title", "source", "date", "characters", "uploaded"}, ...]
-    POST   /api/documents          multipart field "file" -> {"doc_id", "report": IndexReport}
+    POST   /api/documents          multipart "file" [, "groups": "a,b"] -> {"doc_id", "report": IndexReport}
     DELETE /api/documents/{doc_id} -> {"removed": doc_id}
     GET    /api/conversations      -> [{"id", "title", "updated"}, ...], the user's, newest first
     GET    /api/conversations/{id} -> {"id", "turns": [{"question", "answer": Answer.to_json(), "changed"}]}
     DELETE /api/conversations/{id} -> {"deleted": id}
 
 Errors answer {"error": "<one sentence>"} with 400 (bad request, RagError), 401 (login needed),
-404, 409 (name taken by another folder's document), 413 (too large), 415 (file type) or 422
-(unreadable file). With logins, every route needs HTTP Basic auth, and acts for that user: only the
-documents their groups may read are searched, listed, removed, or replaced by an upload, and an
-upload is readable by their groups (by everyone, for a user without groups).
+403 (sharing with a group the uploader is not in), 404, 409 (name taken by another folder's
+document), 413 (too large), 415 (file type) or 422 (unreadable file). With logins, every route
+needs HTTP Basic auth, and acts for that user: only the documents their groups may read are
+searched, listed, removed, or replaced by an upload, and an upload is readable by their groups, or
+by the ones of them named in "groups" (by everyone, for a user without groups).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rag.errors import RagError
+from rag.indexing import check_groups
 from rag.web.conversations import Conversations
 from rag.web.library import MAX_UPLOAD_BYTES, Library, UploadError, check_upload
 from rag.web.users import ANONYMOUS, User, Users
@@ -78,10 +80,12 @@ def add_routes(app: FastAPI, library: Library, users: Users | None = None,
         file = form.get("file")
         if file is None or isinstance(file, str):
             raise HTTPException(400, "expected a multipart form with a 'file' field")
+        groups = form.get("groups")
         try:
+            readers = check_groups(groups.split(",")) if isinstance(groups, str) and groups.strip() else None
             check_upload(file.filename or "", file.size or 1)  # type and size before reading anything
             data = await file.read(MAX_UPLOAD_BYTES + 1)
-            doc_id, report = await run_in_threadpool(library.add, file.filename or "", data)
+            doc_id, report = await run_in_threadpool(library.add, file.filename or "", data, None, readers)
         except UploadError as exc:
             raise HTTPException(exc.status, str(exc)) from None
         except RagError as exc:

@@ -181,8 +181,16 @@ class Library:
     def is_upload(self, doc: Document) -> bool:
         return bool(doc.path) and Path(doc.path).parent == self.folder.resolve()
 
-    def add(self, filename: str, data: bytes, progress: Progress | None = None) -> tuple[str, IndexReport]:
-        """Save and index one uploaded file; (doc_id, report). UploadError when it is refused or unreadable."""
+    def add(self, filename: str, data: bytes, progress: Progress | None = None,
+            readers: Sequence[str] | None = None) -> tuple[str, IndexReport]:
+        """Save and index one uploaded file; (doc_id, report). UploadError when it is refused or unreadable.
+
+        `readers`: the groups that may read it, some of the uploader's own (default: all of them); a
+        user may not hand a document to a group they are not in."""
+        readers = self.groups if readers is None else tuple(readers)
+        if not set(readers) <= set(self.groups) or (self.groups and not readers):
+            raise UploadError(f"the document may be shared only with your own groups ({', '.join(self.groups) or 'none'})",
+                              403)
         name = check_upload(filename, len(data))
         existing = self.store.document(name)
         if existing is not None and not self.may_read(existing):
@@ -203,7 +211,7 @@ class Library:
             with self._lock:
                 os.replace(staged, target)
                 report = index_path(target, self.store, self.assistant.embedder, self.assistant.config, progress,
-                                    readers=self.groups)
+                                    readers=readers)
         finally:
             staged.unlink(missing_ok=True)
         if report.failed:

@@ -91,3 +91,20 @@ def test_two_users_in_different_groups_never_see_each_others_documents(make_assi
 def test_from_pairs_are_users_without_groups():
     users = Users.from_pairs([("staff", "s3cret")])
     assert users.authenticate("staff", "s3cret").groups == ()
+
+
+def test_an_upload_may_be_shared_with_some_of_the_uploaders_groups_only(make_assistant, config):
+    from rag.web.ui import create_app
+
+    users = parse_users("ana:one:hr,finance\nbo:two:hr\n", "users")
+    with running(create_app(make_assistant(), config, auth=users)) as url:
+        shared = httpx.post(f"{url}/api/documents", auth=("ana", "one"), data={"groups": "finance"},
+                            files={"file": ("budget.txt", b"The finance budget is 9 million.")}, timeout=30)
+        foreign = httpx.post(f"{url}/api/documents", auth=("ana", "one"), data={"groups": "sales"},
+                             files={"file": ("plan.txt", b"The sales plan.")}, timeout=30)
+        seen_by_bo = [d["doc_id"] for d in httpx.get(f"{url}/api/documents", auth=("bo", "two"), timeout=30).json()]
+        seen_by_ana = [d["doc_id"] for d in httpx.get(f"{url}/api/documents", auth=("ana", "one"), timeout=30).json()]
+    assert shared.status_code == 200 and "budget.txt" in seen_by_ana and "budget.txt" not in seen_by_bo
+    assert foreign.status_code == 403
+    assert foreign.json() == {"error": "the document may be shared only with your own groups (finance, hr)"}
+    assert "plan.txt" not in seen_by_ana
