@@ -189,8 +189,8 @@ class Library:
         user may not hand a document to a group they are not in."""
         readers = self.groups if readers is None else tuple(readers)
         if not set(readers) <= set(self.groups) or (self.groups and not readers):
-            raise UploadError(f"the document may be shared only with your own groups ({', '.join(self.groups) or 'none'})",
-                              403)
+            mine = ", ".join(self.groups) or "none"
+            raise UploadError(f"the document may be shared only with your own groups ({mine})", 403)
         name = check_upload(filename, len(data))
         existing = self.store.document(name)
         if existing is not None and not self.may_read(existing):
