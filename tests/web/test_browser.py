@@ -40,6 +40,16 @@ LIGHTHOUSE = (
 LIGHTHOUSE_Q = "How far away can the Harbour Lighthouse lamp be seen?"
 LIGHTHOUSE_A = "The lamp of the Harbour Lighthouse can be seen from 30 kilometres away [1]."
 LIGHTHOUSE_QUOTE = "Its lamp can be seen from 30 kilometres away at sea."
+# Uploads of other formats: file name -> (question, quote the answer must cite, scripted reply).
+FORMATS_BY_FILE = {
+    "offices.xlsx": ("What is the head count of the Harbour office?", "Office: Harbour office; Head count: 42",
+                     "The Harbour office has a head count of 42 [1]."),
+    "badges.pptx": ("Where are staff badges issued?", "Staff badges are issued at the front desk.",
+                    "Staff badges are issued at the front desk [1]."),
+    "archive.pdf": ("When does the archive open?", "The archive opens at nine on Mondays.",
+                    "The archive opens at nine on Mondays [1]."),
+}
+FORMATS = {question: (name, quote, reply) for name, (question, quote, reply) in FORMATS_BY_FILE.items()}
 BONUS_Q = "How big is the bonus pool this year?"
 BONUS_A = "The bonus pool this year is the one stated [1]."
 BONUS = {"hr": "The hr bonus pool this year is 7 percent of salaries.",
@@ -103,7 +113,7 @@ def _fake_assistant(tmp_path):
         def stream(self, messages, *, max_tokens=256):
             question = messages[-1]["content"].rpartition("Question:")[2]
             self.replies = [LIGHTHOUSE_A if "Lighthouse" in question else "NOT_FOUND" if "Mona" in question
-                            else BONUS_A if "bonus" in question else WHALE_A]
+                            else BONUS_A if "bonus" in question else FORMATS.get(question.strip(), (0, 0, WHALE_A))[2]]
             for piece in super().stream(messages, max_tokens=max_tokens):
                 time.sleep(0.06)
                 yield piece
@@ -401,3 +411,45 @@ def test_a_conversation_reopens_with_its_quotes_after_a_restart(tmp_path, browse
         assert page.inner_text("#sources .source mark") == WHALE_QUOTE
         assert not page.query_selector("#sources .source a.open-doc")
         shot(page, "browser-13-reopened-changed")
+
+
+@pytest.mark.skipif(REAL, reason="uses the fake model's scripted replies")
+def test_a_slide_deck_a_spreadsheet_and_a_scan_are_uploaded_and_answered_with_quotes(tmp_path, browser):
+    import openpyxl
+    import pptx
+
+    from rag.web.ui import create_app
+    from test_loaders import write_scan
+
+    folder = tmp_path / "to-upload"
+    folder.mkdir()
+    book = openpyxl.Workbook()
+    for row in [("Office", "Head count"), ("Harbour office", 42), ("Hill office", 17)]:
+        book.active.append(row)
+    book.save(folder / "offices.xlsx")
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "Arrival"
+    slide.placeholders[1].text_frame.text = "Staff badges are issued at the front desk."
+    deck.save(str(folder / "badges.pptx"))
+    write_scan(folder / "archive.pdf", ["The archive opens at nine on Mondays."])
+
+    assistant, config = _fake_assistant(tmp_path)
+    with running(create_app(assistant, config, examples=[])) as url:
+        page = browser.new_context().new_page()
+        page.goto(url)
+        page.click("button[role='tab']:has-text('Documents')")
+        page.set_input_files("#upload input[type='file']", [str(folder / name) for name in FORMATS_BY_FILE])
+        page.wait_for_function("['offices', 'badges', 'archive'].every("
+                               "n => (document.querySelector('#upload')?.innerText || '').includes(n))", timeout=10_000)
+        page.click("#add-docs")
+        page.wait_for_function("document.querySelectorAll('#upload-log li.ok').length === 3", timeout=TIMEOUT_MS)
+        page.click("button[role='tab']:has-text('Chat')")
+        for name, (question, quote, _) in FORMATS_BY_FILE.items():
+            ask(page, question)
+            last = page.locator("#chat .answer").last
+            last.locator("a.cite").first.click()
+            page.wait_for_selector("#sources .source.selected mark", timeout=10_000)
+            assert name in page.inner_text("#sources .source.selected .meta")
+            assert page.inner_text("#sources .source.selected mark") == quote
+        shot(page, "browser-14-formats")
