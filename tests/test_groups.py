@@ -93,10 +93,17 @@ def test_no_search_or_answer_ever_reaches_a_document_the_asker_may_not_read(tmp_
     def may_read(asker: set[str], doc_id: str) -> bool:
         return not readers_of[doc_id] or bool(asker & set(readers_of[doc_id]))
 
+    from rag.web.library import Library
+
     retriever = Retriever(store, embedder, config)
     cfg = dataclasses.replace(config, min_dense_score=0.0, judge=False)
+    library = Library(Assistant(cfg, store, embedder, ScriptedGenerator()), tmp_path / "uploads")
     for trial in range(60):
         asker = set(rng.sample(groups, rng.randint(0, 2)))
+        view = library.as_reader(sorted(asker))
+        listed = {d.doc_id for d in view.documents()}
+        assert listed == {d for d in readers_of if may_read(asker, d)}
+        assert all((view.document(d) is not None) == may_read(asker, d) for d in readers_of)
         question = f"What changed about {rng.choice(WORDS)} and {rng.choice(WORDS)}?"
         hits = retriever.search(question, 5, groups=asker, mode=rng.choice(["hybrid", "dense", "bm25"]))
         assert all(may_read(asker, h.doc_id) for h in hits), (asker, [h.doc_id for h in hits])

@@ -3,6 +3,8 @@
     POST   /api/ask                {"question": "...", "history": [["q", "a"], ...]} -> Answer.to_json()
     GET    /api/documents          -> [{"doc_id", "title", "source", "date", "characters", "uploaded"}, ...]
     POST   /api/documents          multipart "file" [, "groups": "a,b"] -> {"doc_id", "report": IndexReport}
+    GET    /api/documents/{doc_id} -> {"doc_id", "title", "source", "date", "text", "uploaded"}: the whole
+                                      text, which citations' offsets point into
     DELETE /api/documents/{doc_id} -> {"removed": doc_id}
     GET    /api/conversations      -> [{"id", "title", "updated"}, ...], the user's, newest first
     GET    /api/conversations/{id} -> {"id", "turns": [{"question", "answer": Answer.to_json(), "changed"}]}
@@ -113,6 +115,14 @@ def add_routes(app: FastAPI, library: Library, users: Users | None = None,
             if not conversations.delete(user.name, conversation_id):
                 raise HTTPException(404, f"no conversation {conversation_id!r}")
             return {"deleted": conversation_id}
+
+    @router.get("/documents/{doc_id:path}")
+    async def view(doc_id: str, library: Library = Depends(reader)):
+        doc = await run_in_threadpool(library.document, doc_id)
+        if doc is None:
+            raise HTTPException(404, f"no document {doc_id!r} in the index")
+        return {"doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "date": doc.date, "text": doc.text,
+                "uploaded": library.is_upload(doc)}
 
     @router.delete("/documents/{doc_id:path}")
     async def remove(doc_id: str, library: Library = Depends(reader)):

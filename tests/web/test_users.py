@@ -77,6 +77,8 @@ def test_two_users_in_different_groups_never_see_each_others_documents(make_assi
             assert other not in answer.text + listed.text + completion.model_dump_json() + prompts
             seen[who[0]] = (answer.json(), [d["doc_id"] for d in listed.json()], completion.model_extra["rag"])
         forbidden = httpx.delete(f"{url}/api/documents/hr.txt", auth=bo, timeout=30)
+        hidden = httpx.get(f"{url}/api/documents/hr.txt", auth=bo, timeout=30)
+        shown = httpx.get(f"{url}/api/documents/hr.txt", auth=ana, timeout=30)
         wrong = httpx.post(f"{url}/api/ask", auth=("ana", "two"), json={"question": "x"}, timeout=30)
     (ana_quote,) = [c["quote"] for c in seen["ana"][0]["citations"]]
     (bo_quote,) = [c["quote"] for c in seen["bo"][0]["citations"]]
@@ -85,6 +87,8 @@ def test_two_users_in_different_groups_never_see_each_others_documents(make_assi
     assert "sales.txt" in seen["bo"][1] and "hr.txt" not in seen["bo"][1]
     assert [c["doc_id"] for c in seen["bo"][2]["citations"]] == ["sales.txt"]
     assert forbidden.status_code == 404 and wrong.status_code == 401
+    assert hidden.status_code == 404 and hidden.json() == {"error": "no document 'hr.txt' in the index"}
+    assert shown.status_code == 200 and shown.json()["text"] == HR
     assert assistant.store.document("hr.txt").readers == ("hr",)
 
 
