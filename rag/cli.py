@@ -153,9 +153,8 @@ def _groups(value: str) -> tuple[str, ...]:
     """A comma-separated list of group names, as an argparse type."""
     from rag.indexing import check_groups
 
-    names = [g for g in value.split(",")]
     try:
-        return check_groups(names)
+        return check_groups(value.split(","))
     except RagError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

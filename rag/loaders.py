@@ -341,12 +341,12 @@ def _odt_text(path: Path) -> tuple[str, str]:
         raise LoadError(f"{path}: corrupt ODT ({type(exc).__name__}: {exc})") from exc
     blocks = []
     for element in content.iter(f"{{{text_ns}}}p", f"{{{text_ns}}}h"):
-        blocks.append(" ".join("".join(_odt_strings(element, text_ns)).split()))
+        blocks.append(" ".join("".join(_odt_strings(element)).split()))
     title = " ".join(meta.xpath("string(//*[local-name()='title'])").split()) if meta is not None else ""
     return "\n\n".join(b for b in blocks if b), title
 
 
-def _odt_strings(element, text_ns: str):
+def _odt_strings(element):
     """The text of one paragraph: its own text and its spans', with <text:s/> as a space and
     <text:tab/> and <text:line-break/> as whitespace; a note inside a paragraph is left out."""
     if element.text:
@@ -355,8 +355,8 @@ def _odt_strings(element, text_ns: str):
         tag = _local_name(child.tag)
         if tag in ("s", "tab", "line-break"):
             yield " "
-        elif tag not in ("note", "annotation") and tag not in ("p", "h"):
-            yield from _odt_strings(child, text_ns)
+        elif tag not in ("note", "annotation", "p", "h"):  # a nested paragraph is a block of its own
+            yield from _odt_strings(child)
         if child.tail:
             yield child.tail
 

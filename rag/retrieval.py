@@ -47,7 +47,8 @@ class Retriever:
         if groups is not None:
             readable = self.store.readable(groups)
             if readable is not None:
-                doc_ids = readable if doc_ids is None else [d for d in doc_ids if d in set(readable)]
+                allowed = set(readable)
+                doc_ids = readable if doc_ids is None else [d for d in doc_ids if d in allowed]
                 if not doc_ids:  # nothing this asker may read (an empty filter would mean no filter)
                     return []
         rankings: list[list[tuple[int, float]]] = []

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexLockedError, IndexMismatchError, IndexMissingError
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, readable_by
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Store:
         filter needed)."""
         groups = set(groups)
         rows = self.db.execute("SELECT doc_id, readers FROM documents").fetchall()
-        allowed = [doc_id for doc_id, readers in rows if not readers or groups & set(readers.split(","))]
+        allowed = [doc_id for doc_id, readers in rows if readable_by(filter(None, readers.split(",")), groups)]
         return None if len(allowed) == len(rows) else allowed
 
     def count(self, doc_ids: list[str] | None = None) -> tuple[int, int]:
@@ -194,15 +194,15 @@ class Store:
 
         faiss.omp_set_num_threads(1)  # one query: threads cost more than they save (2x slower on 2 cores)
         query = query.reshape(1, -1).astype(np.float32)
+        if doc_ids and hasattr(self.index, "nprobe"):
+            ids, vectors = self._vectors(doc_ids)
+            scores = vectors @ query[0]
+            top = np.argsort(-scores)[:k]
+            return [(int(ids[i]), float(scores[i])) for i in top]
         if doc_ids:
             allowed = self._chunk_ids(doc_ids)
             if not len(allowed):
                 return []
-            if hasattr(self.index, "nprobe"):
-                ids, vectors = self._vectors(doc_ids)
-                scores = vectors @ query[0]
-                top = np.argsort(-scores)[:k]
-                return [(int(ids[i]), float(scores[i])) for i in top]
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
             scores, ids = self.index.search(query, min(k, len(allowed)), params=params)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -16,6 +17,12 @@ class Document:
     date: str = ""
     path: str = ""  # absolute path of the file it was read from
     readers: tuple[str, ...] = ()  # the groups that may read it; () means everyone
+
+
+def readable_by(readers: Iterable[str], groups: Iterable[str]) -> bool:
+    """Whether a member of `groups` may read a document with these `readers` (none: everyone)."""
+    readers = set(readers)
+    return not readers or bool(readers & set(groups))
 
 
 @dataclass(frozen=True)

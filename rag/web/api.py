@@ -142,11 +142,20 @@ async def _error_response(request: Request, exc: HTTPException) -> JSONResponse:
 
 async def _json_body(request: Request) -> dict:
     try:
+        return await json_object(request, 'such as {"question": "..."}')
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+async def json_object(request: Request, hint: str) -> dict:
+    """The request's body as a JSON object; ValueError with a one-line reason otherwise (`hint` says
+    what the object should look like)."""
+    try:
         body = json.loads(await request.body() or b"null")
     except ValueError as exc:
-        raise HTTPException(400, f"the body is not valid JSON ({exc})") from None
+        raise ValueError(f"the body is not valid JSON ({exc})") from None
     if not isinstance(body, dict):
-        raise HTTPException(400, 'the body must be a JSON object such as {"question": "..."}')
+        raise ValueError(f"the body must be a JSON object {hint}")
     return body
 
 
@@ -157,14 +166,25 @@ def login(users: Users | None):
         return ANONYMOUS
 
     def check(request: Request) -> User:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        user = users.authenticate(*decode_basic(token)) if scheme.lower() == "basic" else None
+        user = authenticated(users, request.headers.get("authorization", ""))
         if user is None:
             raise HTTPException(401, "log in with HTTP Basic auth (your staff name and password)",
                                 headers={"WWW-Authenticate": 'Basic realm="rag"'})
         return user
 
     return anonymous if users is None else check
+
+
+def authenticated(users: Users, authorization: str, *, bearer: bool = False) -> User | None:
+    """The user an Authorization header logs in: HTTP Basic, or with `bearer` also a bearer token
+    "user:password" (what OpenAI clients send as their api key); None when it names nobody."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "basic":
+        return users.authenticate(*decode_basic(token))
+    if bearer and scheme.lower() == "bearer":
+        name, _, password = token.strip().partition(":")
+        return users.authenticate(name, password)
+    return None
 
 
 def decode_basic(token: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from rag.config import Config
 from rag.errors import LoadError, RagError
 from rag.indexing import Progress, index_path
 from rag.loaders import SUFFIXES, load_document
-from rag.types import Answer, Document, IndexReport
+from rag.types import Answer, Document, IndexReport, readable_by
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # largest file accepted from the browser or the API
 MAX_NAME_CHARS = 120
@@ -176,7 +176,7 @@ class Library:
         return {d for d, h in versions.items() if d not in hashes or hashes[d][1] != h or self.document(d) is None}
 
     def may_read(self, doc: Document) -> bool:
-        return not doc.readers or bool(set(doc.readers) & set(self.groups))
+        return readable_by(doc.readers, self.groups)
 
     def is_upload(self, doc: Document) -> bool:
         return bool(doc.path) and Path(doc.path).parent == self.folder.resolve()

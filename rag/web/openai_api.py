@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.errors import RagError
 from rag.types import Answer
-from rag.web.api import decode_basic
+from rag.web.api import authenticated, json_object
 from rag.web.users import ANONYMOUS, User, Users
 
 MODEL_ID = "rag"
@@ -146,13 +146,7 @@ def _login(users: Users | None):
         return ANONYMOUS
 
     def check(request: Request) -> User:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        user = None
-        if scheme.lower() == "bearer":
-            name, _, password = token.strip().partition(":")
-            user = users.authenticate(name, password)
-        elif scheme.lower() == "basic":
-            user = users.authenticate(*decode_basic(token))
+        user = authenticated(users, request.headers.get("authorization", ""), bearer=True)
         if user is None:
             raise OpenAIError(401, "log in: send the api key \"user:password\" or HTTP Basic auth",
                               "authentication_error")
@@ -163,12 +157,9 @@ def _login(users: Users | None):
 
 async def _json_body(request: Request) -> dict:
     try:
-        body = json.loads(await request.body() or b"null")
+        return await json_object(request, "with 'messages'")
     except ValueError as exc:
-        raise OpenAIError(400, f"the body is not valid JSON ({exc})") from None
-    if not isinstance(body, dict):
-        raise OpenAIError(400, "the body must be a JSON object with 'messages'")
-    return body
+        raise OpenAIError(400, str(exc)) from None
 
 
 async def _error_response(request: Request, exc: OpenAIError) -> JSONResponse:

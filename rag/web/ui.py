@@ -22,7 +22,7 @@ from rag.config import Config
 from rag.errors import RagError
 from rag.web.conversations import Conversations, conversations_path
 from rag.web.library import MAX_UPLOAD_BYTES, Library, check_upload, uploads_dir
-from rag.web.users import Users, load_users
+from rag.web.users import Users, entries, load_users
 from rag.loaders import SUFFIXES
 from rag.types import Answer
 
@@ -100,10 +100,7 @@ def load_credentials(path: str | Path | None = None) -> list[tuple[str, str]] | 
     else:
         return None
     pairs = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in entries(text):
         user, _, password = line.partition(":")
         if not user.strip() or not password:
             raise RagError(f"{origin}, line {number}: expected user:password")

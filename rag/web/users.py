@@ -12,7 +12,7 @@ import hashlib
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,16 +77,21 @@ def check_secret(secret: str, password: str) -> bool:
     return secrets.compare_digest(secret.encode(), password.encode())
 
 
+def entries(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a logins file's lines, stripped, skipping blank ones and # comments."""
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
 def parse_users(text: str, origin: str) -> Users:
     """Users from `name:password:group,group` lines (groups may be empty: `name:password:`); a bad
     line is a RagError naming `origin` and the line number."""
     from rag.indexing import check_groups
 
     users = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in entries(text):
         name, _, rest = line.partition(":")
         password, colon, groups = rest.rpartition(":")
         if not name.strip() or not colon or not password:
