@@ -14,8 +14,13 @@ from rag.types import Chunk, Document
 
 TokenCounter = Callable[[str], int]
 
-# A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
+# Han, kana and hangul: scripts written without spaces between words.
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before whitespace, or
+# at a full-width 。！？； (and its closing quotes), which needs no space after it.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|[。！？；]+[”’」』）\]]*")
+# What a long span may be cut between: words, and each CJK character on its own.
+_PIECE = re.compile(rf"[{CJK}]|[^\s{CJK}]+")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "jan", "feb", "mar", "apr",
@@ -32,6 +37,15 @@ def _encoding():
 def tiktoken_count(text: str) -> int:
     """Number of cl100k tokens in `text`, with no network access."""
     return len(_encoding().encode(text, disallowed_special=()))
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """The overlapping character pairs of each run of CJK characters in `text` (a run of one gives
+    itself): the usual search terms for scripts without spaces, no dictionary needed."""
+    terms = []
+    for run in re.findall(rf"[{CJK}]+", text):
+        terms += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+    return terms
 
 
 def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
@@ -88,7 +102,7 @@ def chunk_document(
 
     Consecutive chunks share up to `overlap_tokens` of whole trailing sentences. No chunk has more
     than `window` tokens by `window_count` (the embedder's tokenizer); a sentence longer than a chunk
-    is cut between words.
+    is cut between words (in Chinese or Japanese, between characters).
     """
     text = doc.text
     units = []  # (start, end, starts_paragraph, tokens)
@@ -127,7 +141,7 @@ def _split_long(text: str, start: int, end: int, limit: int, count: TokenCounter
     if count(text[start:end]) <= limit:
         return [(start, end)]
     pieces, piece_start, last_end = [], start, start
-    for word in re.finditer(r"\S+", text[start:end]):
+    for word in _PIECE.finditer(text[start:end]):
         w_start, w_end = start + word.start(), start + word.end()
         if last_end > piece_start and count(text[piece_start:w_end]) > limit:
             pieces.append((piece_start, last_end))
@@ -141,7 +155,7 @@ def _fit_window(text: str, start: int, end: int, window: int, window_count: Toke
     """Split [start, end) between words until every piece fits the embedder's window."""
     if window_count(text[start:end]) <= window:
         return [(start, end)]
-    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    words = [(start + m.start(), start + m.end()) for m in _PIECE.finditer(text[start:end])]
     if len(words) <= 1:  # one enormous "word": cut by characters
         mid = (start + end) // 2
         return _fit_window(text, start, mid, window, window_count) + _fit_window(text, mid, end, window, window_count)

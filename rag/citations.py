@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunking import sentence_spans
+from rag.chunking import cjk_bigrams, sentence_spans
 from rag.types import Citation, Passage, Sentence
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -146,8 +146,12 @@ def _stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
+    """The words a sentence is about: Latin-script words less function words, stemmed, and the
+    character pairs of Chinese or Japanese text (so a Chinese claim is compared with a Chinese passage
+    as an English one is with an English passage)."""
     folded, _ = fold_with_map(text)
-    return {_stem(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", folded) if w not in _STOP and len(w) > 1}
+    words = {_stem(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", folded) if w not in _STOP and len(w) > 1}
+    return words | set(cjk_bigrams(folded))
 
 
 def numbers(text: str) -> set[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.chunking import CJK, cjk_bigrams
 from rag.errors import IndexLockedError, IndexMismatchError, IndexMissingError
 from rag.types import Chunk, Document, readable_by
 
@@ -42,6 +43,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize = 'porter unicode61');
 """
+LEXICAL = "cjk-bigrams"  # how chunk text becomes FTS5 terms (lexical_text), recorded with the index
 _STOPWORDS = set(
     "a an and are as at be by did do does for from had has have how in is it its of on or that the their this "
     "to was were what when where which who whom why will with would according".split()
@@ -50,8 +52,15 @@ _STOPWORDS = set(
 
 def fts_query(text: str) -> str:
     """An FTS5 query that ORs the question's content words, each quoted (no syntax injection)."""
-    words = [w for w in re.findall(r"\w+", text.lower()) if w not in _STOPWORDS]
+    words = [w for w in re.findall(r"\w+", lexical_text(text).lower()) if w not in _STOPWORDS]
     return " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+
+
+def lexical_text(text: str) -> str:
+    """What FTS5 indexes for a text: the text itself, each run of CJK characters replaced by its
+    character pairs. unicode61 would keep a whole Chinese sentence as one token, which no question
+    matches. English text is unchanged."""
+    return re.sub(rf"[{CJK}]+", lambda m: " " + " ".join(cjk_bigrams(m.group())) + " ", text)
 
 
 class Store:
@@ -72,6 +81,7 @@ class Store:
             # An index made before documents had readers: every document stays readable by everyone.
             self.db.execute("ALTER TABLE documents ADD COLUMN readers TEXT NOT NULL DEFAULT ''")
         self._check_settings(embedder, dim)
+        self._index_cjk_terms()
         self.dim = dim
         self.embedder = embedder
         self.generation = int(self.setting("generation") or 0)
@@ -98,6 +108,18 @@ class Store:
                 f"index {self.path} was built with embedder {stored!r} ({self.setting('dim')}-d), "
                 f"not {embedder!r} ({dim}-d); rebuild it or use another --index folder"
             )
+
+    def _index_cjk_terms(self) -> None:
+        """An index written before lexical_text existed holds Chinese chunks as single FTS tokens:
+        re-index those once, in one transaction."""
+        if self.setting("lexical") == LEXICAL:
+            return
+        with self._transaction():
+            for rowid, text in self.db.execute("SELECT id, text FROM chunks").fetchall():
+                if re.search(f"[{CJK}]", text):
+                    self.db.execute("DELETE FROM chunks_fts WHERE rowid = ?", (rowid,))
+                    self.db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, lexical_text(text)))
+            self._set("lexical", LEXICAL)
 
     def chunking(self) -> dict | None:
         value = self.setting("chunking")
@@ -373,7 +395,8 @@ class _Batch:
                         (chunk.doc_id, chunk.start, chunk.end, chunk.text, vector.astype(np.float32).tobytes()),
                     )
                     new_ids.append(cursor.lastrowid)
-                    db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text))
+                    db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)",
+                               (cursor.lastrowid, lexical_text(chunk.text)))
                 if new_ids:
                     store.index.add_with_ids(np.asarray(vectors, dtype=np.float32), np.array(new_ids, dtype=np.int64))
             total = store.index.ntotal

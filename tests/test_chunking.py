@@ -77,3 +77,17 @@ def test_sentence_splitter_keeps_abbreviations_and_quotes():
 
 def test_tiktoken_counts_offline():
     assert tiktoken_count("hello world") == 2
+
+
+def test_chinese_sentences_end_at_full_width_marks_without_spaces():
+    text = "研发经费超过3.6万亿元。同比增长8.3%！他说：“这很重要。”下一步呢？English follows. Done."
+    spans = [text[s:e] for s, e, _ in sentence_spans(text)]
+    assert spans == ["研发经费超过3.6万亿元。", "同比增长8.3%！", "他说：“这很重要。”", "下一步呢？", "English follows.", "Done."]
+
+
+def test_a_long_chinese_sentence_is_cut_between_characters_within_the_window():
+    text = "人工智能产业规模持续扩大" * 40 + "。"  # one sentence, no spaces anywhere
+    chunks = chunks_of(text, size=60, overlap=0, window=80, count=len)
+    assert len(chunks) > 1 and all(len(c.text) <= 80 for c in chunks)
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert "".join(c.text for c in chunks) == text  # nothing lost, nothing repeated

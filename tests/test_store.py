@@ -133,3 +133,37 @@ def test_ivf_index_past_the_exact_limit_finds_near_duplicates():
     assert hasattr(index, "nprobe")
     _, found = index.search(vectors[:50], 1)
     assert (found[:, 0] == ids[:50]).mean() >= 0.95
+
+
+def test_bm25_finds_a_chinese_word_inside_a_sentence_without_spaces(tmp_path):
+    from rag.types import Chunk, Document
+
+    store = Store(tmp_path / "idx", embedder="fake", dim=4)
+    texts = {"a.txt": "公司规定员工每年享有十五天带薪年假。", "b.txt": "差旅费用须在出差结束后三十天内报销。"}
+    with store.writer() as batch:
+        for i, (doc_id, text) in enumerate(texts.items()):
+            vector = np.eye(4, dtype=np.float32)[i : i + 1]
+            batch.put(Document(doc_id, doc_id, text), "root", doc_id, [Chunk(doc_id, 0, len(text), text)], vector)
+        batch.commit()
+    hits = store.bm25_search("员工有多少天年假？", 5)
+    assert [store.chunks([cid])[cid][0].doc_id for cid, _ in hits][:1] == ["a.txt"]
+    assert store.chunks([hits[0][0]])[hits[0][0]][0].text == texts["a.txt"]  # stored text is unchanged
+    assert [store.chunks([c])[c][0].doc_id for c, _ in store.bm25_search("报销", 5)] == ["b.txt"]
+
+
+def test_an_index_written_before_chinese_terms_is_reindexed_once_on_open(tmp_path):
+    from rag.types import Chunk, Document
+
+    store = Store(tmp_path / "idx", embedder="fake", dim=4)
+    text = "公司规定员工每年享有十五天带薪年假。"
+    with store.writer() as batch:
+        batch.put(Document("a.txt", "a", text), "root", "h", [Chunk("a.txt", 0, len(text), text)], np.eye(4, dtype=np.float32)[:1])
+        batch.commit()
+    # What an older version wrote: the raw sentence as FTS text, and no "lexical" setting.
+    store.db.execute("DELETE FROM chunks_fts")
+    store.db.execute("INSERT INTO chunks_fts (rowid, text) SELECT id, text FROM chunks")
+    store.db.execute("DELETE FROM settings WHERE key = 'lexical'")
+    assert store.bm25_search("年假", 5) == []
+    store.close()
+    reopened = Store(tmp_path / "idx", embedder="fake", dim=4)
+    assert len(reopened.bm25_search("年假", 5)) == 1 and reopened.setting("lexical") == "cjk-bigrams"
