@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.chunking import cjk_bigrams, sentence_spans
+from rag.language import detect
 from rag.types import Citation, Passage, Sentence
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -213,7 +214,9 @@ def check_answer(
     def candidate(claim: str, text: str, cosine: float) -> bool:
         if judge is None:
             return passes(claim, text, cosine)
-        return numbers(claim) <= numbers(text) and overlap(claim, text) > 0
+        # A claim written in another language than its passage shares no words with it: the
+        # embedder (multilingual) picks the passage's sentence and the judge reads it.
+        return numbers(claim) <= numbers(text) and (overlap(claim, text) > 0 or languages_differ(claim, text))
 
     def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]
@@ -255,6 +258,11 @@ def check_answer(
         sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci),
                                   tuple(quotes)))
     return sentences, list(citations.values())
+
+
+def languages_differ(claim: str, passage: str) -> bool:
+    """The claim is in another language than the passage."""
+    return detect(claim) != detect(passage)
 
 
 def near_verbatim(claim: str, sentence: str, at_least: float = 1.0) -> bool:

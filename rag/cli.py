@@ -378,9 +378,12 @@ def cmd_bench(args, config: Config) -> int:
 
 
 def cmd_models(args, config: Config) -> int:
-    from rag.models import GENERATORS, embedder_path, gguf_path
+    from rag.models import EMBEDDERS, GENERATORS, embedder_path, gguf_path
 
-    print(f"embedder {config.embedder}: {embedder_path(config.embedder)}")
+    from rag.embedding import load_embedder
+
+    embedder = load_embedder(config.embedder)  # loading checks the package and its weights
+    print(f"embedder {config.embedder}: {embedder_path(config.embedder) if config.embedder in EMBEDDERS else type(embedder.model).__module__}")
     for name in GENERATORS:
         print(f"generator {name}: {gguf_path(name)}")
     return 0

@@ -20,8 +20,9 @@ from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_t
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
-from rag.generation import Generator, refusal_share, yes_probability
-from rag.prompting import build_messages, render, select_passages, whole_passages
+from rag.generation import Generator, generate, refusal_share, yes_probability
+from rag.language import detect, rewrite
+from rag.prompting import build_messages, refusal_text, render, select_passages, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
@@ -33,6 +34,7 @@ MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
 Groups = Iterable[str] | None  # the asker's groups; None: may read every document
 # Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
+REWRITE_TOKENS = 80  # a question rewritten into another language is one line
 ESCALATING = "\n\n(Not confirmed by these passages; looking further…)\n\n"
 
 
@@ -104,39 +106,52 @@ class Assistant:
         if self.store.count()[1] == 0:
             raise IndexMissingError(f"the index at {self.store.path} holds no documents: run `rag index PATH` first")
         previous = history[-1][0] if history else ""
-        # A follow-up is searched both alone and joined to the question before it, fused by rank.
+        language = detect(question)
+        # A follow-up is searched both alone and joined to the question before it, fused by rank;
+        # a question in another language than the documents also as the generator rewrote it into theirs.
         queries = [question, f"{previous} {question}"] if previous else [question]
-        vectors = self.embedder.encode(queries)
+        queries += self._rewrites(question, language, groups)
+        timings = {"rewrite": time.perf_counter() - started} if len(queries) > 1 + bool(previous) else {}
+        vectors = self.embedder.encode_queries(queries)
         hits = self.retriever.search_all(queries, self.config.top_k, vectors=vectors, groups=groups)
-        timings = {"retrieval": time.perf_counter() - started}
+        timings["retrieval"] = time.perf_counter() - started - timings.get("rewrite", 0.0)
         query = queries[-1]
         if not self.relevant(hits):
-            yield self._answer(question, query, hits, Attempt(()), timings, started)
+            yield self._answer(question, query, hits, Attempt(()), timings, started, language)
             return
         sources = self._sources(hits)
         passages = select_passages(hits, vectors[-1], self.embedder.encode, self.generator.count_tokens,
                                    budget=self.config.passage_tokens, limit=self.config.prompt_passages,
                                    sources=sources)
-        timings["prompt"] = time.perf_counter() - started - timings["retrieval"]
-        attempt = yield from self._attempt(question, previous, passages, timings, started)
+        timings["prompt"] = time.perf_counter() - started - timings["retrieval"] - timings.get("rewrite", 0.0)
+        attempt = yield from self._attempt(question, previous, passages, timings, started, language)
         if not attempt.answered and self.config.escalate:
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
                 yield ESCALATING
             wide = self._widen(question, queries, vectors, groups)
             passages = whole_passages(wide, limit=self.config.wide_passages, sources=self._sources(wide))
-            second = yield from self._attempt(question, previous, passages, timings, started)
+            second = yield from self._attempt(question, previous, passages, timings, started, language)
             timings["escalation"] = time.perf_counter() - escalated
             if second.answered:
                 attempt, hits = second, wide
-        yield self._answer(question, query, hits, attempt, timings, started)
+        yield self._answer(question, query, hits, attempt, timings, started, language)
+
+    def _rewrites(self, question: str, language: str, groups: Groups) -> list[str]:
+        """The question rewritten into each other language the asker's documents are written in.
+        On the Chinese seed questions, fusing the rewrite with the question took evidence recall@5
+        from 0.83 to 0.96 (README "Questions in other languages")."""
+        readable = None if groups is None else self.store.readable(groups)
+        targets = sorted(self.store.languages(readable) - {language, ""})
+        ask = partial(generate, self.generator, max_tokens=REWRITE_TOKENS)
+        return [text for text in (rewrite(question, target, ask) for target in targets) if text]
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
-                 started: float) -> Gen[str, None, Attempt]:
+                 started: float, language: str = "en") -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back."""
         if not passages:
             return Attempt(())
-        messages = build_messages(question, passages, previous)
+        messages = build_messages(question, passages, previous, language)
         generating = time.perf_counter()
         declining = None
         if self.verifier is not None:  # the model's own estimate that these passages hold no answer
@@ -222,14 +237,14 @@ class Assistant:
         return doc is not None and doc.text[citation.start : citation.end] == citation.quote
 
     def _answer(self, question: str, query: str, hits: Sequence[Hit], attempt: Attempt, timings: dict,
-                started: float) -> Answer:
+                started: float, language: str = "en") -> Answer:
         """The Answer for the attempt that is kept: its supported sentences, or a refusal."""
         timings["total"] = time.perf_counter() - started
         common = dict(question=question, passages=attempt.passages, hits=tuple(hits), query=query, raw=attempt.raw,
                       timings=timings, sentences=attempt.sentences, relevance=attempt.relevance,
                       declining=attempt.declining)
         if not attempt.answered:
-            return Answer(text=render("refusal"), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
+            return Answer(text=refusal_text(language), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
                       unsupported=tuple(s.text for s in attempt.sentences if not s.supported), **common)

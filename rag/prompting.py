@@ -115,13 +115,29 @@ def history_block(previous_question: str) -> str:
     return render("history", question=previous_question) + "\n" if previous_question else ""
 
 
-def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "") -> list[dict[str, str]]:
-    """System and user messages for the answer prompt."""
+def refusal_text(language: str = "en") -> str:
+    """What a refusal says, in the question's language where prompts/ has it (refusal_<code>.txt)."""
+    return render(f"refusal_{language}") if (PROMPTS_DIR / f"refusal_{language}.txt").is_file() else render("refusal")
+
+
+def language_block(language: str) -> str:
+    """The line asking for an answer in the question's language; nothing for English (the prompts'
+    own language), so English prompts are exactly what they were."""
+    from rag.language import LANGUAGES
+
+    return "" if language == "en" else "\n" + render("language", language=LANGUAGES.get(language, language))
+
+
+def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "",
+                   language: str = "en") -> list[dict[str, str]]:
+    """System and user messages for the answer prompt; a question in another language than English
+    (`language`, a code of rag.language.LANGUAGES) is to be answered in that language."""
     listed = "\n".join(
         render("passage", n=p.n, title=", ".join(x for x in (p.title, p.date) if x), text=" ".join(p.text.split()))
         for p in passages
     )
     return [
         {"role": "system", "content": render("answer_system")},
-        {"role": "user", "content": render("answer_user", passages=listed, history=history_block(previous_question), question=question)},
+        {"role": "user", "content": render("answer_user", passages=listed, history=history_block(previous_question),
+                                           question=question) + language_block(language)},
     ]

@@ -56,7 +56,7 @@ class Retriever:
         bm25_at: dict[int, tuple[int, float]] = {}
         if mode in ("hybrid", "dense"):
             if vectors is None:
-                vectors = self.embedder.encode(queries)
+                vectors = self.embedder.encode_queries(queries)
             for vector in vectors:
                 ranking = self.store.dense_search(vector, n, doc_ids)
                 rankings.append(ranking)

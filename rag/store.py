@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunking import CJK, cjk_bigrams
+from rag.language import detect
 from rag.errors import IndexLockedError, IndexMismatchError, IndexMissingError
 from rag.types import Chunk, Document, readable_by
 
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT NOT NULL,
     path TEXT NOT NULL, root TEXT NOT NULL, sha256 TEXT NOT NULL, text TEXT NOT NULL,
-    readers TEXT NOT NULL DEFAULT ''  -- groups that may read it, comma-separated; '' means everyone
+    readers TEXT NOT NULL DEFAULT '',  -- groups that may read it, comma-separated; '' means everyone
+    language TEXT NOT NULL DEFAULT ''  -- ISO 639-1 code (rag.language.detect)
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a deleted chunk's id is never reused
@@ -80,6 +82,7 @@ class Store:
         if "readers" not in {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}:
             # An index made before documents had readers: every document stays readable by everyone.
             self.db.execute("ALTER TABLE documents ADD COLUMN readers TEXT NOT NULL DEFAULT ''")
+        self._add_languages()
         self._check_settings(embedder, dim)
         self._index_cjk_terms()
         self.dim = dim
@@ -108,6 +111,15 @@ class Store:
                 f"index {self.path} was built with embedder {stored!r} ({self.setting('dim')}-d), "
                 f"not {embedder!r} ({dim}-d); rebuild it or use another --index folder"
             )
+
+    def _add_languages(self) -> None:
+        """An index made before documents had a language gains the column, filled once on open."""
+        if "language" in {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}:
+            return
+        with self._transaction():
+            self.db.execute("ALTER TABLE documents ADD COLUMN language TEXT NOT NULL DEFAULT ''")
+            for doc_id, text in self.db.execute("SELECT doc_id, text FROM documents").fetchall():
+                self.db.execute("UPDATE documents SET language = ? WHERE doc_id = ?", (detect(text), doc_id))
 
     def _index_cjk_terms(self) -> None:
         """An index written before lexical_text existed holds Chinese chunks as single FTS tokens:
@@ -182,6 +194,13 @@ class Store:
         rows = self.db.execute("SELECT doc_id, readers FROM documents").fetchall()
         allowed = [doc_id for doc_id, readers in rows if readable_by(filter(None, readers.split(",")), groups)]
         return None if len(allowed) == len(rows) else allowed
+
+    def languages(self, doc_ids: list[str] | None = None) -> set[str]:
+        """The languages the documents (or `doc_ids`) are written in."""
+        if doc_ids is None:
+            return {lang for (lang,) in self.db.execute("SELECT DISTINCT language FROM documents")}
+        sql = f"SELECT DISTINCT language FROM documents WHERE doc_id IN {_EACH}"
+        return {lang for (lang,) in self.db.execute(sql, (json.dumps(doc_ids),))}
 
     def count(self, doc_ids: list[str] | None = None) -> tuple[int, int]:
         """(documents, chunks) in the index, or among `doc_ids`."""
@@ -384,9 +403,9 @@ class _Batch:
                 store.index.remove_ids(np.array(old_ids, dtype=np.int64))
             for doc, root, sha256, chunks, vectors in self.additions:
                 db.execute(
-                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (doc.doc_id, doc.title, doc.source, doc.date, doc.path, root, sha256, doc.text,
-                     ",".join(doc.readers)),
+                     ",".join(doc.readers), detect(doc.text)),
                 )
                 new_ids = []
                 for chunk, vector in zip(chunks, vectors, strict=True):

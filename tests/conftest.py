@@ -46,6 +46,9 @@ class FakeEmbedder:
             out[i] = v / norm if norm else v
         return out
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
+
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text)) + 2
 

@@ -54,7 +54,7 @@ def seed_prompts(config: Config, n: int) -> list[list[dict]]:
     prompts = []
     for item in [it for it in dataset.items if it.answerable][:n]:
         hits = retriever.search(item.question, config.top_k)
-        passages = select_passages(hits, embedder.encode([item.question])[0], embedder.encode, counter.count_tokens,
+        passages = select_passages(hits, embedder.encode_queries([item.question])[0], embedder.encode, counter.count_tokens,
                                    budget=config.passage_tokens, limit=config.prompt_passages)
         prompts.append(build_messages(item.question, passages))
     return prompts

@@ -233,8 +233,25 @@ def write_document(path: Path, kind: str, text: str) -> None:
     marker.write_text(text, encoding="utf-8")
 
 
-LOADERS = {  # the two seed sets share one index of the default corpus
+def load_translation(path: Path, original: EvalSet) -> EvalSet:
+    """Questions translated from another set, one JSON object a line: `translates` names the original
+    item, whose answerability and gold quotes are kept; `question` and `keys` are the translation's
+    (keys accept the answer in either language). Tune data, like the original."""
+    by_id = {item.id: item for item in original.items}
+    items = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            source = by_id[row["translates"]]
+            items.append(replace(source, id=row["id"], question=row["question"], keys=tuple(row.get("keys", ())),
+                                 kind=source.kind))
+    return replace(original, name=Path(path).stem, items=items)
+
+
+ZH_EVALS = PROJECT_ROOT / "evals" / "zh"
+LOADERS = {  # the seed sets share one index of the default corpus
     "seed": lambda: replace(load_seed(), corpus="seed"),
+    "seed_zh": lambda: replace(load_translation(ZH_EVALS / "seed_qa_zh.jsonl", load_seed()), name="seed_zh", corpus="seed"),
     "seed_hard": lambda: replace(load_seed(SHARED_EVALS / "seed_qa_hard.jsonl"), corpus="seed"),
     "clapnq": load_clapnq,
     "squad": load_squad,

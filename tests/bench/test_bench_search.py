@@ -23,6 +23,9 @@ class FakeEmbedderWithModel(FakeEmbedder):
         super().__init__()
         self.model = _FakeModel(self)
 
+    def raw_encode(self, texts):
+        return self.model.encode(texts, batch_size=64, normalize_embeddings=True)
+
 
 def test_bench_search_reports_latency_and_exact_recall():
     rows = bench.bench_search(sizes=(2000,), dim=32, queries=20, clusters=50)
