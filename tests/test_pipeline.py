@@ -2,6 +2,7 @@ import pytest
 
 from rag.errors import IndexMissingError, QuestionError
 from rag.pipeline import ESCALATING, check_question
+from rag.prompting import render
 from rag.types import Answer
 
 
@@ -211,3 +212,31 @@ def test_sentences_that_answer_together_keep_all_their_citations(make_assistant)
     answer = assistant.ask("What do we know about blue whales?")
     assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 1
     assert len(answer.citations) == 2
+
+
+def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_in_it(make_assistant):
+    # The toy corpus is English: the scripted model first rewrites the Chinese question, then answers.
+    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。", judge=True)
+    answer = assistant.ask("蓝鲸有多重？")
+    rewrite, prompt = assistant.generator.prompts
+    assert not answer.refused and answer.text == "成年蓝鲸体重可达一百五十吨 [1]。"
+    (c,) = answer.citations  # an English quote, verbatim, for a Chinese sentence the judge accepted
+    assert c.doc_id == "whales.txt" and assistant.store.document(c.doc_id).text[c.start : c.end] == c.quote
+    assert rewrite[1]["content"] == "蓝鲸有多重？" and "into English" in rewrite[0]["content"]
+    assert answer.hits[0].doc_id == "whales.txt", "found through the rewritten question"
+    assert prompt[1]["content"].endswith(render("language", language="Chinese"))
+    assert "rewrite" in answer.timings
+
+
+def test_an_english_question_over_english_documents_is_neither_rewritten_nor_told_a_language(make_assistant):
+    assistant = make_assistant("An adult blue whale can weigh up to 150 tonnes [1].")
+    assistant.ask("How much can a blue whale weigh?")
+    (prompt,) = assistant.generator.prompts
+    assert prompt[1]["content"].endswith("Question: How much can a blue whale weigh?")
+
+
+def test_a_refusal_is_written_in_the_questions_language(make_assistant):
+    answer = make_assistant("Which colour is the library door?", "NOT_FOUND", "NOT_FOUND").ask("图书馆的门是什么颜色？")
+    assert answer.refused and answer.text == render("refusal_zh")
+    english = make_assistant("NOT_FOUND", "NOT_FOUND").ask("What colour is the library door?")
+    assert english.text == render("refusal")

@@ -252,6 +252,8 @@ ZH_EVALS = PROJECT_ROOT / "evals" / "zh"
 LOADERS = {  # the seed sets share one index of the default corpus
     "seed": lambda: replace(load_seed(), corpus="seed"),
     "seed_zh": lambda: replace(load_translation(ZH_EVALS / "seed_qa_zh.jsonl", load_seed()), name="seed_zh", corpus="seed"),
+    # Chinese documents of our own, asked about in Chinese and in English.
+    "zh_docs": lambda: replace(load_seed(ZH_EVALS / "zh_docs_qa.jsonl", ZH_EVALS / "docs"), name="zh_docs"),
     "seed_hard": lambda: replace(load_seed(SHARED_EVALS / "seed_qa_hard.jsonl"), corpus="seed"),
     "clapnq": load_clapnq,
     "squad": load_squad,
