@@ -237,7 +237,8 @@ def query_html(answer: Answer | None) -> str:
 PLACEHOLDER = (
     "<div class='welcome'><h2>Ask a question about the documents</h2><p>Answers come only from the indexed "
     "documents. Every sentence is checked against the passage it cites; click a marker such as [1] to see the "
-    "quoted words. When the documents do not hold the answer, the assistant says so.</p></div>"
+    "quoted words. When the documents do not hold the answer, the assistant says so. Ask in any "
+    "language: the answer comes in yours, the quotes stay as the documents wrote them.</p></div>"
 )
 
 

@@ -30,6 +30,7 @@ EXAMPLES = [  # questions the default corpus (China's 2025-2026 policy news) ans
     "What pillar industries does the government work report call for developing?",
     "How much did China spend on research and development?",
     "What does the 2026 government work report say about artificial intelligence?",
+    "2025年中国人工智能核心产业的规模有多大？",  # any language: answered in it, quoted in the document's
 ]
 TITLE = "Ask the documents"
 

@@ -453,3 +453,41 @@ def test_a_slide_deck_a_spreadsheet_and_a_scan_are_uploaded_and_answered_with_qu
             assert name in page.inner_text("#sources .source.selected .meta")
             assert page.inner_text("#sources .source.selected mark") == quote
         shot(page, "browser-14-formats")
+
+
+@pytest.mark.skipif(REAL, reason="uses the fake model's scripted replies")
+def test_a_question_in_chinese_gets_a_chinese_answer_citing_an_english_quote(tmp_path, browser):
+    import dataclasses
+
+    from conftest import TOY, ScriptedGenerator
+    from rag.prompting import render
+    from rag.web.ui import EXAMPLES, create_app
+
+    class Bilingual(ScriptedGenerator):
+        """Rewrites the question into English when asked to, then answers in Chinese; judges say yes."""
+
+        def stream(self, messages, *, max_tokens=256):
+            rewriting = messages[0]["content"] == render("rewrite_system", language="English")
+            self.replies = ["How much can a blue whale weigh?" if rewriting else "成年蓝鲸的体重可达一百五十吨 [1]。"]
+            yield from super().stream(messages, max_tokens=max_tokens)
+
+        def first_token_probabilities(self, messages):
+            self.replies = ["成年"]
+            return super().first_token_probabilities(messages)
+
+    assistant, config = _fake_assistant(tmp_path)
+    config = dataclasses.replace(config, judge=True)
+    assistant = dataclasses.replace(assistant, config=config, generator=Bilingual())
+    with running(create_app(assistant, config)) as url:
+        page = browser.new_context().new_page()
+        page.goto(url)
+        page.wait_for_selector("#question textarea", timeout=30_000)
+        assert EXAMPLES[-1] in page.inner_text("#chat"), "a Chinese example question in the empty chat"
+        page.click("#question textarea")
+        page.keyboard.insert_text("蓝鲸有多重？")  # as an input method commits composed text
+        page.click("#send")
+        page.wait_for_selector("#chat .answer a.cite", timeout=TIMEOUT_MS)
+        assert page.inner_text("#chat .answer").startswith("成年蓝鲸的体重可达一百五十吨")
+        quote = page.inner_text("#sources .source mark")
+        assert quote and quote in TOY["whales.txt"] and quote.isascii(), "the quote stays in the document's English"
+        shot(page, "browser-15-chinese")
