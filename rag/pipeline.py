@@ -151,7 +151,8 @@ class Assistant:
         """Generate over `passages` (streamed) and verify what came back."""
         if not passages:
             return Attempt(())
-        messages = build_messages(question, passages, previous, language)
+        messages = build_messages(question, passages, previous,
+                                  language if self.config.answer_in_question_language else "en")
         generating = time.perf_counter()
         declining = None
         if self.verifier is not None:  # the model's own estimate that these passages hold no answer

@@ -216,7 +216,8 @@ def test_sentences_that_answer_together_keep_all_their_citations(make_assistant)
 
 def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_in_it(make_assistant):
     # The toy corpus is English: the scripted model first rewrites the Chinese question, then answers.
-    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。", judge=True)
+    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。", judge=True,
+                               answer_in_question_language=True)
     answer = assistant.ask("蓝鲸有多重？")
     rewrite, prompt = assistant.generator.prompts
     assert not answer.refused and answer.text == "成年蓝鲸体重可达一百五十吨 [1]。"
@@ -240,3 +241,10 @@ def test_a_refusal_is_written_in_the_questions_language(make_assistant):
     assert answer.refused and answer.text == render("refusal_zh")
     english = make_assistant("NOT_FOUND", "NOT_FOUND").ask("What colour is the library door?")
     assert english.text == render("refusal")
+
+
+def test_by_default_a_question_in_another_language_is_answered_in_the_documents_language(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].")
+    answer = assistant.ask("蓝鲸有多重？")
+    assert not answer.refused and answer.hits[0].doc_id == "whales.txt"
+    assert assistant.generator.prompts[1][1]["content"].endswith("Question: 蓝鲸有多重？")

@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Callable
 from pathlib import Path
 
-from rag.config import Config
+from rag.config import DEFAULT_EMBEDDER, Config
 from rag.evals.datasets import EvalSet
 from rag.embedding import Embedder
 from rag.indexing import index_documents, index_path
@@ -19,7 +19,7 @@ from rag.store import Store
 def eval_index(dataset: EvalSet, config: Config, embedder: Embedder) -> Store:
     """The dataset's own index under index/eval-<name>, brought up to date incrementally."""
     index_dir = config.index_dir.parent / f"eval-{dataset.corpus or dataset.name}"
-    if embedder.name != Config().embedder:  # another embedder's vectors live beside the default's
+    if embedder.name != DEFAULT_EMBEDDER:  # another embedder's vectors live beside the default's
         index_dir = index_dir.with_name(f"{index_dir.name}-{embedder.name}")
     store = Store(index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit)
     if dataset.corpus_dir is not None:

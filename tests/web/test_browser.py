@@ -476,7 +476,7 @@ def test_a_question_in_chinese_gets_a_chinese_answer_citing_an_english_quote(tmp
             return super().first_token_probabilities(messages)
 
     assistant, config = _fake_assistant(tmp_path)
-    config = dataclasses.replace(config, judge=True)
+    config = dataclasses.replace(config, judge=True, answer_in_question_language=True)
     assistant = dataclasses.replace(assistant, config=config, generator=Bilingual())
     with running(create_app(assistant, config)) as url:
         page = browser.new_context().new_page()
