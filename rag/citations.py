@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.chunking import cjk_bigrams, sentence_spans
-from rag.language import detect
 from rag.types import Citation, Passage, Sentence
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -90,7 +89,7 @@ def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
 
 
 def strip_markers(text: str) -> str:
-    return " ".join(_MARKER.sub("", text).split()).replace(" .", ".").replace(" ,", ",")
+    return re.sub(r" ([.,。，！？；：])", r"\1", " ".join(_MARKER.sub("", text).split()))
 
 
 def split_answer(answer: str) -> list[str]:
@@ -170,6 +169,7 @@ def check_answer(
     encode: Callable[[list[str]], np.ndarray],
     policy: SupportPolicy = SupportPolicy(),
     judge: Callable[[str, str], float] | None = None,
+    translate: Callable[[str], str] | None = None,
 ) -> tuple[list[Sentence], list[Citation]]:
     """Judge each sentence against the passage it cites (or, uncited or miscited, the best other one).
 
@@ -179,13 +179,20 @@ def check_answer(
     Without a judge the word-overlap rule decides. A figure-free sentence that joins facts from two
     passages is supported by the pair. Each supporting passage gets a citation whose quote is its
     sentence that best supports the claim, located exactly in the document.
+
+    `translate(sentence)` gives what is checked in place of each sentence: the sentence in the
+    passages' language, so that an answer in another language is held to the same tests (its own
+    words are what the reader sees).
     """
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)
     if not claims:
         return [], []
+    probes = [strip_markers(c) for c in claims]
+    if translate is not None:
+        probes = [strip_markers(translate(p)) or p for p in probes]
     flat = [(p.n, s, e) for p in passages for s, e, _ in sentence_spans(p.text)]
-    vectors = encode([strip_markers(c) for c in claims] + [by_n[n].text[s:e] for n, s, e in flat])
+    vectors = encode(probes + [by_n[n].text[s:e] for n, s, e in flat])
     claim_vecs, sent_vecs = vectors[: len(claims)], vectors[len(claims) :]
 
     def best_sentence(ci: int, claim: str, n: int) -> tuple[float, float, int, int]:
@@ -214,9 +221,7 @@ def check_answer(
     def candidate(claim: str, text: str, cosine: float) -> bool:
         if judge is None:
             return passes(claim, text, cosine)
-        # A claim written in another language than its passage shares no words with it: the
-        # embedder (multilingual) picks the passage's sentence and the judge reads it.
-        return numbers(claim) <= numbers(text) and (overlap(claim, text) > 0 or languages_differ(claim, text))
+        return numbers(claim) <= numbers(text) and overlap(claim, text) > 0
 
     def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]
@@ -239,7 +244,7 @@ def check_answer(
     sentences: list[Sentence] = []
     citations: dict[tuple[int, int, int], Citation] = {}
     for ci, claim_text in enumerate(claims):
-        claim = strip_markers(claim_text)
+        claim = probes[ci]
         cited, _ = parse_markers(claim_text, len(passages))
         found = support(ci, claim, cited)
         if not found:
@@ -254,15 +259,10 @@ def check_answer(
                                                            p.start, p.end, p.source, p.date))
             quotes.append(list(citations).index((n, start, end)))
         numbers_used = tuple(n for n, *_ in found)
-        text = claim_text if set(numbers_used) <= set(cited) else _with_marker(claim, numbers_used)
+        text = claim_text if set(numbers_used) <= set(cited) else _with_marker(strip_markers(claim_text), numbers_used)
         sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci),
                                   tuple(quotes)))
     return sentences, list(citations.values())
-
-
-def languages_differ(claim: str, passage: str) -> bool:
-    """The claim is in another language than the passage."""
-    return detect(claim) != detect(passage)
 
 
 def near_verbatim(claim: str, sentence: str, at_least: float = 1.0) -> bool:

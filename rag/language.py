@@ -45,3 +45,14 @@ def rewrite(question: str, language: str, generate: Callable[[list[dict[str, str
     ])
     lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
     return lines[0] if lines else ""
+
+
+def translate(text: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:
+    """`text` (a sentence of an answer) in `language`, written by the generator; "" if it wrote nothing."""
+    from rag.prompting import render
+
+    reply = generate([
+        {"role": "system", "content": render("translate_system", language=LANGUAGES.get(language, language))},
+        {"role": "user", "content": text},
+    ])
+    return " ".join(reply.split())

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Generator as Gen
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 
@@ -21,7 +22,7 @@ from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import IndexMissingError, QuestionError
 from rag.generation import Generator, generate, refusal_share, yes_probability
-from rag.language import detect, rewrite
+from rag.language import detect, rewrite, translate
 from rag.prompting import build_messages, refusal_text, render, select_passages, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
@@ -146,6 +147,17 @@ class Assistant:
         ask = partial(generate, self.generator, max_tokens=REWRITE_TOKENS)
         return [text for text in (rewrite(question, target, ask) for target in targets) if text]
 
+    def _translator(self, passages: Sequence[Passage]) -> Callable[[str], str] | None:
+        """What puts a sentence of the answer into the passages' language before it is checked, so
+        that no check (figures, word overlap, the judge) reads across two languages; None when
+        answers are written in the documents' language anyway."""
+        if not self.config.answer_in_question_language:
+            return None
+        counts = Counter(self.store.document_language(p.doc_id) for p in passages)
+        target = counts.most_common(1)[0][0] if counts else "en"
+        ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
+        return lambda sentence: sentence if detect(sentence) == target else translate(sentence, target, ask)
+
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
                  started: float, language: str = "en") -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back."""
@@ -174,7 +186,8 @@ class Assistant:
         checking = time.perf_counter()
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
-                                            self.policy, judge=verifier.support if verifier else None)
+                                            self.policy, judge=verifier.support if verifier else None,
+                                            translate=self._translator(passages))
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
         kept = {q for s in sentences if s.supported for q in s.quotes}

@@ -195,6 +195,10 @@ class Store:
         allowed = [doc_id for doc_id, readers in rows if readable_by(filter(None, readers.split(",")), groups)]
         return None if len(allowed) == len(rows) else allowed
 
+    def document_language(self, doc_id: str) -> str:
+        row = self.db.execute("SELECT language FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else ""
+
     def languages(self, doc_ids: list[str] | None = None) -> set[str]:
         """The languages the documents (or `doc_ids`) are written in."""
         if doc_ids is None:

@@ -216,13 +216,16 @@ def test_sentences_that_answer_together_keep_all_their_citations(make_assistant)
 
 def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_in_it(make_assistant):
     # The toy corpus is English: the scripted model first rewrites the Chinese question, then answers.
-    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。", judge=True,
+    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。",
+                               "An adult blue whale can weigh up to 150 tonnes [1].", judge=True,
                                answer_in_question_language=True)
     answer = assistant.ask("蓝鲸有多重？")
-    rewrite, prompt = assistant.generator.prompts
+    rewrite, prompt, translation = assistant.generator.prompts
+    assert translation[1]["content"] == "成年蓝鲸体重可达一百五十吨。" and "into English" in translation[0]["content"]
     assert not answer.refused and answer.text == "成年蓝鲸体重可达一百五十吨 [1]。"
-    (c,) = answer.citations  # an English quote, verbatim, for a Chinese sentence the judge accepted
-    assert c.doc_id == "whales.txt" and assistant.store.document(c.doc_id).text[c.start : c.end] == c.quote
+    (c,) = answer.citations  # the English quote that states the sentence's translation, verbatim
+    assert c.quote == "An adult can weigh up to 150 tonnes."
+    assert assistant.store.document(c.doc_id).text[c.start : c.end] == c.quote
     assert rewrite[1]["content"] == "蓝鲸有多重？" and "into English" in rewrite[0]["content"]
     assert answer.hits[0].doc_id == "whales.txt", "found through the rewritten question"
     assert prompt[1]["content"].endswith(render("language", language="Chinese"))
@@ -248,3 +251,12 @@ def test_by_default_a_question_in_another_language_is_answered_in_the_documents_
     answer = assistant.ask("蓝鲸有多重？")
     assert not answer.refused and answer.hits[0].doc_id == "whales.txt"
     assert assistant.generator.prompts[1][1]["content"].endswith("Question: 蓝鲸有多重？")
+
+
+def test_a_sentence_in_another_language_is_checked_as_its_translation(make_assistant):
+    """The translation of an invented figure fails the figure check, as an English sentence would."""
+    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。",
+                               "An adult blue whale can weigh up to 900 tonnes [1].", "NOT_FOUND", judge=True,
+                               answer_in_question_language=True)
+    answer = assistant.ask("蓝鲸有多重？")
+    assert answer.refused and answer.unsupported == ("成年蓝鲸体重可达一百五十吨 [1]。",)

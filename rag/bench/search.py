@@ -142,6 +142,27 @@ def bench_indexing(config: Config, embedder, docs_dir: Path | None, *, generated
     }
 
 
+QUERY_COLUMNS = ["embedder", "questions", "language", "p50_ms", "p95_ms"]
+
+
+def bench_queries(embedder) -> list[dict]:
+    """Milliseconds to embed one question, for the seed questions in English and in Chinese."""
+    from rag.evals.datasets import load_dataset
+
+    rows = []
+    for name, language in (("seed", "en"), ("seed_zh", "zh")):
+        questions = [item.question for item in load_dataset(name).items]
+        embedder.encode_queries(questions[:2])  # warm
+        ms = []
+        for question in questions * 3:
+            start = time.perf_counter()
+            embedder.encode_queries([question])
+            ms.append((time.perf_counter() - start) * 1000)
+        rows.append({"embedder": embedder.name, "questions": len(questions), "language": language,
+                     "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95))})
+    return rows
+
+
 def _index_once(docs_dir: Path, index_dir: Path, embedder, config: Config) -> tuple[float, int, list[str]]:
     """Seconds to index `docs_dir` into a new index, documents indexed, chunk texts in id order."""
     from rag.indexing import index_path
@@ -326,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200, help="single-vector queries timed per size")
     parser.add_argument("--corpus", type=Path, help="folder to index (default: the configured corpus)")
     parser.add_argument("--generated-docs", type=int, default=0, metavar="N", help="also index N generated documents")
+    parser.add_argument("--embedders", help="embedders to index with and time queries of, comma-separated "
+                        "(default: the configured one), e.g. all-MiniLM-L6-v2,multilingual-e5-small")
     parser.add_argument("--skip-indexing", action="store_true", help="run only the search benchmark")
     parser.add_argument("--skip-search", action="store_true", help="run only the indexing benchmark")
     parser.add_argument("--faiss-threads", type=int, metavar="N", help="FAISS OpenMP threads (default: FAISS's own)")
@@ -343,13 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_indexing:
         from rag.embedding import load_embedder
 
-        embedder = load_embedder(config.embedder)
-        results["indexing"].append(bench_indexing(config, embedder, args.corpus or config.corpus_dir))
-        if args.generated_docs:
-            results["indexing"].append(bench_indexing(config, embedder, None, generated_docs=args.generated_docs,
-                                                      repeats=1))
-        print(f"Indexing: index_path into a fresh index (ours) vs {config.embedder} encode of the same chunks (raw)")
-        print(format_rows(results["indexing"], INDEXING_COLUMNS), end="\n\n", flush=True)
+        results["queries"] = []
+        for name in (args.embedders or config.embedder).split(","):
+            embedder = load_embedder(name.strip())
+            rows = [bench_indexing(config, embedder, args.corpus or config.corpus_dir)]
+            if args.generated_docs:
+                rows.append(bench_indexing(config, embedder, None, generated_docs=args.generated_docs, repeats=1))
+            results["indexing"] += [{"embedder": embedder.name, **row} for row in rows]
+            results["queries"] += bench_queries(embedder)
+        print("Indexing: index_path into a fresh index (ours) vs the embedder's own encode of the same chunks (raw)")
+        print(format_rows(results["indexing"], ["embedder", *INDEXING_COLUMNS]), end="\n\n", flush=True)
+        print("Query embedding: one question at a time (what each question costs before search)")
+        print(format_rows(results["queries"], QUERY_COLUMNS), end="\n\n", flush=True)
     if not args.skip_search:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         results["search"] = bench_search(sizes, args.dim, args.queries)

@@ -80,3 +80,9 @@ def test_format_rows_aligns_columns():
     assert "1.23" in lines[2] and "250" in lines[3]
     assert bench.format_rows([]) == "(no rows)"
     assert np.isfinite(bench.peak_rss_mb()) and isinstance(bench.other_cpu_seconds(), float)
+
+
+def test_bench_queries_times_english_and_chinese_questions():
+    rows = bench.bench_queries(FakeEmbedder())
+    assert [(r["language"], r["questions"]) for r in rows] == [("en", 30), ("zh", 30)]
+    assert all(0 < r["p50_ms"] <= r["p95_ms"] for r in rows)
