@@ -147,14 +147,15 @@ class Assistant:
         ask = partial(generate, self.generator, max_tokens=REWRITE_TOKENS)
         return [text for text in (rewrite(question, target, ask) for target in targets) if text]
 
-    def _translator(self, passages: Sequence[Passage]) -> Callable[[str], str] | None:
+    def _translator(self, passages: Sequence[Passage], language: str) -> Callable[[str], str] | None:
         """What puts a sentence of the answer into the passages' language before it is checked, so
-        that no check (figures, word overlap, the judge) reads across two languages; None when
-        answers are written in the documents' language anyway."""
-        if not self.config.answer_in_question_language:
-            return None
+        that no check (figures, word overlap, the judge) reads across two languages; None when the
+        question (`language`) is in the passages' language. The model may answer in the question's
+        language even when asked for the documents' own."""
         counts = Counter(self.store.document_language(p.doc_id) for p in passages)
-        target = counts.most_common(1)[0][0] if counts else "en"
+        target = counts.most_common(1)[0][0] if counts else language
+        if target == language:
+            return None
         ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
         return lambda sentence: sentence if detect(sentence) == target else translate(sentence, target, ask)
 
@@ -187,7 +188,7 @@ class Assistant:
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
                                             self.policy, judge=verifier.support if verifier else None,
-                                            translate=self._translator(passages))
+                                            translate=self._translator(passages, language))
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
         kept = {q for s in sentences if s.supported for q in s.quotes}
