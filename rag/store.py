@@ -115,11 +115,13 @@ class Store:
     def _add_languages(self) -> None:
         """An index made before documents had a language gains the column, filled once on open."""
         if "language" in {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}:
+            self.db.execute("CREATE INDEX IF NOT EXISTS documents_language ON documents(language)")
             return
         with self._transaction():
             self.db.execute("ALTER TABLE documents ADD COLUMN language TEXT NOT NULL DEFAULT ''")
             for doc_id, text in self.db.execute("SELECT doc_id, text FROM documents").fetchall():
                 self.db.execute("UPDATE documents SET language = ? WHERE doc_id = ?", (detect(text), doc_id))
+            self.db.execute("CREATE INDEX documents_language ON documents(language)")
 
     def _index_cjk_terms(self) -> None:
         """An index written before lexical_text existed holds Chinese chunks as single FTS tokens:

@@ -167,3 +167,23 @@ def test_an_index_written_before_chinese_terms_is_reindexed_once_on_open(tmp_pat
     store.close()
     reopened = Store(tmp_path / "idx", embedder="fake", dim=4)
     assert len(reopened.bm25_search("年假", 5)) == 1 and reopened.setting("lexical") == "cjk-bigrams"
+
+
+def test_documents_record_their_language_and_an_older_index_gains_it(tmp_path):
+    from rag.types import Chunk, Document
+
+    store = Store(tmp_path / "idx", embedder="fake", dim=4)
+    texts = {"zh.txt": "公司规定员工每年享有十五天带薪年假。", "en.txt": "Staff get fifteen days of paid leave a year."}
+    with store.writer() as batch:
+        for i, (doc_id, text) in enumerate(texts.items()):
+            batch.put(Document(doc_id, doc_id, text), "root", doc_id, [Chunk(doc_id, 0, len(text), text)],
+                      np.eye(4, dtype=np.float32)[i : i + 1])
+        batch.commit()
+    assert store.languages() == {"zh", "en"} and store.languages(["en.txt"]) == {"en"}
+    assert store.document_language("zh.txt") == "zh"
+    # An index from before: no language column. Reopened, every document has one.
+    store.db.executescript(
+        "CREATE TABLE old AS SELECT doc_id, title, source, date, path, root, sha256, text, readers FROM documents;"
+        "DROP TABLE documents; ALTER TABLE old RENAME TO documents;")
+    store.close()
+    assert Store(tmp_path / "idx", embedder="fake", dim=4).languages() == {"zh", "en"}
