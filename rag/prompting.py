@@ -122,10 +122,9 @@ def refusal_text(language: str = "en") -> str:
 
 def language_block(language: str) -> str:
     """The line asking for an answer in the question's language; nothing for English (the prompts'
-    own language), so English prompts are exactly what they were."""
-    from rag.language import LANGUAGES
-
-    return "" if language == "en" else "\n" + render("language", language=LANGUAGES.get(language, language))
+    own language), so English prompts are exactly what they were. The line does not name the
+    language: an English question taken for another (names in it) is still answered in English."""
+    return "" if language == "en" else "\n" + render("language")
 
 
 def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "",
