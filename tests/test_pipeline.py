@@ -246,8 +246,9 @@ def test_a_refusal_is_written_in_the_questions_language(make_assistant):
     assert english.text == render("refusal")
 
 
-def test_by_default_a_question_in_another_language_is_answered_in_the_documents_language(make_assistant):
-    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].")
+def test_answers_may_be_kept_in_the_documents_language(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
+                               answer_in_question_language=False)
     answer = assistant.ask("蓝鲸有多重？")
     assert not answer.refused and answer.hits[0].doc_id == "whales.txt"
     assert assistant.generator.prompts[1][1]["content"].endswith("Question: 蓝鲸有多重？")
