@@ -201,12 +201,12 @@ class Store:
         row = self.db.execute("SELECT language FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return row[0] if row else ""
 
-    def languages(self, doc_ids: list[str] | None = None) -> set[str]:
-        """The languages the documents (or `doc_ids`) are written in."""
+    def languages(self, doc_ids: list[str] | None = None) -> dict[str, int]:
+        """language -> how many of the documents (or of `doc_ids`) are written in it."""
         if doc_ids is None:
-            return {lang for (lang,) in self.db.execute("SELECT DISTINCT language FROM documents")}
-        sql = f"SELECT DISTINCT language FROM documents WHERE doc_id IN {_EACH}"
-        return {lang for (lang,) in self.db.execute(sql, (json.dumps(doc_ids),))}
+            return dict(self.db.execute("SELECT language, count(*) FROM documents GROUP BY language"))
+        sql = f"SELECT language, count(*) FROM documents WHERE doc_id IN {_EACH} GROUP BY language"
+        return dict(self.db.execute(sql, (json.dumps(doc_ids),)))
 
     def count(self, doc_ids: list[str] | None = None) -> tuple[int, int]:
         """(documents, chunks) in the index, or among `doc_ids`."""

@@ -179,11 +179,11 @@ def test_documents_record_their_language_and_an_older_index_gains_it(tmp_path):
             batch.put(Document(doc_id, doc_id, text), "root", doc_id, [Chunk(doc_id, 0, len(text), text)],
                       np.eye(4, dtype=np.float32)[i : i + 1])
         batch.commit()
-    assert store.languages() == {"zh", "en"} and store.languages(["en.txt"]) == {"en"}
+    assert store.languages() == {"zh": 1, "en": 1} and store.languages(["en.txt"]) == {"en": 1}
     assert store.document_language("zh.txt") == "zh"
     # An index from before: no language column. Reopened, every document has one.
     store.db.executescript(
         "CREATE TABLE old AS SELECT doc_id, title, source, date, path, root, sha256, text, readers FROM documents;"
         "DROP TABLE documents; ALTER TABLE old RENAME TO documents;")
     store.close()
-    assert Store(tmp_path / "idx", embedder="fake", dim=4).languages() == {"zh", "en"}
+    assert Store(tmp_path / "idx", embedder="fake", dim=4).languages() == {"zh": 1, "en": 1}
