@@ -14,6 +14,8 @@ from collections.abc import Callable
 # The languages told apart, with the names the generator is given; the generator reads them all.
 LANGUAGES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "fr": "French", "de": "German",
              "es": "Spanish", "pt": "Portuguese", "it": "Italian", "ru": "Russian"}
+# Languages whose script no other here shares, so detection cannot take English for them.
+OWN_SCRIPT = {"zh", "ja", "ko", "ru"}
 SAMPLE_CHARS = 2000  # a document's language is read from its beginning
 
 _lock = threading.Lock()

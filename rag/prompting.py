@@ -122,9 +122,17 @@ def refusal_text(language: str = "en") -> str:
 
 def language_block(language: str) -> str:
     """The line asking for an answer in the question's language; nothing for English (the prompts'
-    own language), so English prompts are exactly what they were. The line does not name the
-    language: an English question taken for another (names in it) is still answered in English."""
-    return "" if language == "en" else "\n" + render("language")
+    own language), so English prompts are exactly what they were. A language with a script of its
+    own is named: told only "the language of the question", the model answered most Chinese seed
+    questions in English. One written in Latin letters is not: an English question full of French or
+    Italian names is sometimes taken for French or Italian, and must still be answered in English."""
+    from rag.language import LANGUAGES, OWN_SCRIPT
+
+    if language == "en":
+        return ""
+    if language in OWN_SCRIPT:
+        return "\n" + render("language", language=LANGUAGES[language])
+    return "\n" + render("language_same")
 
 
 def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "",

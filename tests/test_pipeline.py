@@ -229,7 +229,7 @@ def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_
     assert rewrite[1]["content"] == "蓝鲸有多重？" and "into English" in rewrite[0]["content"]
     assert answer.hits[0].doc_id == "whales.txt", "found through the rewritten question"
     assert "蓝鲸有多重？" not in assistant.embedder.encoded, "no document is Chinese: not searched as asked"
-    assert prompt[1]["content"].endswith(render("language"))
+    assert prompt[1]["content"].endswith(render("language", language="Chinese"))
     assert "rewrite" in answer.timings
 
 

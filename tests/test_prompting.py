@@ -45,3 +45,12 @@ def test_select_passages_keeps_relevant_contiguous_sentences_within_budget():
     (p,) = select_passages([hit], np.array([0, 1.0]), encode, lambda t: len(t.split()), budget=8, limit=3)
     assert p.text == "The whale weighs 150 tonnes. Whales eat krill."
     assert text[p.start - 100 : p.end - 100] == p.text
+
+
+def test_the_answer_language_is_named_only_for_a_script_of_its_own():
+    from rag.prompting import language_block, render
+
+    assert language_block("en") == ""
+    assert language_block("zh") == "\n" + render("language", language="Chinese")
+    assert "Chinese" in language_block("zh") and "Japanese" in language_block("ja")
+    assert language_block("it") == "\n" + render("language_same")  # maybe English with Italian names
