@@ -34,13 +34,13 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
 Groups = Iterable[str] | None  # the asker's groups; None: may read every document
-# Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
 REWRITE_TOKENS = 80  # a question rewritten into another language is one line
 # The documents' languages are those of at least this share of them. Detection calls a few English
 # passages something else (ClapNQ: 2 French and 1 Japanese of 600; HotpotQA: 1 German and 1 Russian
 # of 4,858, titles of songs and films): counted, every English question would be rewritten into
 # those languages, a generation each.
 LANGUAGE_SHARE = 0.05
+# Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
 ESCALATING = "\n\n(Not confirmed by these passages; looking further…)\n\n"
 
 
