@@ -262,3 +262,23 @@ def test_a_sentence_in_another_language_is_checked_as_its_translation(make_assis
                                answer_in_question_language=True)
     answer = assistant.ask("蓝鲸有多重？")
     assert answer.refused and answer.unsupported == ("成年蓝鲸体重可达一百五十吨 [1]。",)
+
+
+def test_in_a_mixed_folder_a_question_is_searched_as_asked_and_in_the_other_language(
+        toy_corpus, store, embedder, config):
+    import dataclasses
+
+    from conftest import ScriptedGenerator
+    from rag.indexing import index_path
+    from rag.pipeline import Assistant
+
+    (toy_corpus / "leave.txt").write_text("员工每年享有十五天带薪年假。", encoding="utf-8")
+    index_path(toy_corpus, store, embedder, config)  # 6 English documents and 1 Chinese (>= 5%)
+    cfg = dataclasses.replace(config, min_dense_score=0.0, judge=False)
+    generator = ScriptedGenerator("How many days of paid leave do employees get?", "NOT_FOUND", "NOT_FOUND")
+    answer = Assistant(cfg, store, embedder, generator).ask("员工每年有几天带薪年假？")
+    assert "into English" in generator.prompts[0][0]["content"], "rewritten for the English documents"
+    assert "员工每年有几天带薪年假？" in embedder.encoded, "and searched as asked for the Chinese one"
+    (leave,) = [h for h in answer.hits if h.doc_id == "leave.txt"]
+    assert leave.bm25_rank == 1, "found first by BM25 over character pairs"
+    assert answer.refused and answer.text == render("refusal_zh")
