@@ -16,6 +16,7 @@ TokenCounter = Callable[[str], int]
 
 # Han, kana and hangul: scripts written without spaces between words.
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+CJK_RUN = re.compile(rf"[{CJK}]+")
 # A sentence ends at . ! ? (optionally followed by closing quotes or brackets) before whitespace, or
 # at a full-width 。！？； (and its closing quotes), which needs no space after it.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|[。！？；]+[”’」』）\]]*")
@@ -43,7 +44,7 @@ def cjk_bigrams(text: str) -> list[str]:
     """The overlapping character pairs of each run of CJK characters in `text` (a run of one gives
     itself): the usual search terms for scripts without spaces, no dictionary needed."""
     terms = []
-    for run in re.findall(rf"[{CJK}]+", text):
+    for run in CJK_RUN.findall(text):
         terms += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
     return terms
 

@@ -38,23 +38,21 @@ def detect(text: str) -> str:
 
 def rewrite(question: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:
     """The question in `language`, written by the generator (`generate(messages) -> text`): what
-    retrieval searches beside the question itself when the documents are in another language."""
-    from rag.prompting import render
-
-    reply = generate([
-        {"role": "system", "content": render("rewrite_system", language=LANGUAGES.get(language, language))},
-        {"role": "user", "content": question},
-    ])
-    lines = [line.strip() for line in reply.strip().splitlines() if line.strip()]
+    retrieval searches when the documents are in another language. Its first line only."""
+    lines = [line.strip() for line in _ask("rewrite_system", question, language, generate).splitlines() if line.strip()]
     return lines[0] if lines else ""
 
 
 def translate(text: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:
     """`text` (a sentence of an answer) in `language`, written by the generator; "" if it wrote nothing."""
+    return " ".join(_ask("translate_system", text, language, generate).split())
+
+
+def _ask(prompt: str, text: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:
+    """The generator's reply to `text` under the system prompt `prompt`, told the target language."""
     from rag.prompting import render
 
-    reply = generate([
-        {"role": "system", "content": render("translate_system", language=LANGUAGES.get(language, language))},
+    return generate([
+        {"role": "system", "content": render(prompt, language=LANGUAGES.get(language, language))},
         {"role": "user", "content": text},
     ])
-    return " ".join(reply.split())

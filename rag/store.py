@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import CJK, cjk_bigrams
-from rag.language import detect
+from rag.chunking import CJK_RUN, cjk_bigrams
 from rag.errors import IndexLockedError, IndexMismatchError, IndexMissingError
+from rag.language import detect
 from rag.types import Chunk, Document, readable_by
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def lexical_text(text: str) -> str:
     """What FTS5 indexes for a text: the text itself, each run of CJK characters replaced by its
     character pairs. unicode61 would keep a whole Chinese sentence as one token, which no question
     matches. English text is unchanged."""
-    return re.sub(rf"[{CJK}]+", lambda m: " " + " ".join(cjk_bigrams(m.group())) + " ", text)
+    return CJK_RUN.sub(lambda m: " " + " ".join(cjk_bigrams(m.group())) + " ", text)
 
 
 class Store:
@@ -130,7 +130,7 @@ class Store:
             return
         with self._transaction():
             for rowid, text in self.db.execute("SELECT id, text FROM chunks").fetchall():
-                if re.search(f"[{CJK}]", text):
+                if CJK_RUN.search(text):
                     self.db.execute("DELETE FROM chunks_fts WHERE rowid = ?", (rowid,))
                     self.db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (rowid, lexical_text(text)))
             self._set("lexical", LEXICAL)
