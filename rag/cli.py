@@ -21,6 +21,9 @@ EXIT_SKIPPED = 3  # indexing finished, but some files could not be read
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Question answering over your documents, with checked citations.")
     parser.add_argument("--index", type=Path, help="index folder (default: index/ in the project, or $RAG_INDEX)")
+    parser.add_argument("--vectors", metavar="BACKEND",
+                        help="where the index keeps its vectors: faiss (default), milvus (Milvus Lite in the index "
+                             "folder), milvus://PATH.db or milvus://HOST:PORT; or $RAG_VECTORS")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a setting of rag.config.Config for this run, e.g. decline_from=0.5 (repeatable; "
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     config = Config()
     if args.index:
         config = dataclasses.replace(config, index_dir=args.index)
+    if args.vectors:
+        config = dataclasses.replace(config, vectors=args.vectors)
     try:
         config = with_settings(config, args.set)
         return VERBS[args.verb](args, config)
@@ -145,7 +150,8 @@ def open_store(config: Config, *, create: bool):
     from rag.store import Store
 
     embedder = load_embedder(config.embedder)
-    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit, create=create)
+    store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit, create=create,
+                  vectors=config.vectors)
     return embedder, store
 
 

@@ -33,7 +33,11 @@ class Config:
     embed_window: int = 256
     # Texts per call to the embedder while indexing.
     embed_batch: int = 64
-    # Up to this many vectors the index searches exactly; past it an IVF index is trained.
+    # Where chunk vectors live: "faiss" (files beside SQLite, the embedded default), "milvus" (a Milvus
+    # Lite file in the index folder), "milvus://PATH.db" or "milvus://HOST:PORT" (a Milvus server).
+    # RAG_VECTORS overrides it; an index keeps the backend it was built with.
+    vectors: str = field(default_factory=lambda: os.environ.get("RAG_VECTORS", "faiss"))
+    # Up to this many vectors the index searches exactly (FAISS); past it an IVF index is trained.
     exact_limit: int = 200_000
     # Passages returned by a search.
     top_k: int = 5

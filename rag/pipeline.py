@@ -288,6 +288,6 @@ def load_assistant(config: Config, *, create: bool = False, embedder: Embedder |
     embedder = embedder or load_embedder(config.embedder)
     if store is None:
         store = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim, exact_limit=config.exact_limit,
-                      create=create)
+                      create=create, vectors=config.vectors)
     generator = make_generator(config.backend, config.model, url=config.llm_url)
     return (kind or Assistant)(config, store, embedder, generator)

@@ -45,12 +45,10 @@ class Retriever:
         n = max(k, self.config.candidates)
         self.store.refresh()
         if groups is not None:
-            readable = self.store.readable(groups)
-            if readable is not None:
-                allowed = set(readable)
-                doc_ids = readable if doc_ids is None else [d for d in doc_ids if d in allowed]
-                if not doc_ids:  # nothing this asker may read (an empty filter would mean no filter)
-                    return []
+            groups = frozenset(groups)
+            allowed = self.store.allowed(doc_ids, groups)
+            if allowed is not None and not allowed:  # nothing this asker may read
+                return []
         rankings: list[list[tuple[int, float]]] = []
         dense_at: dict[int, tuple[int, float]] = {}
         bm25_at: dict[int, tuple[int, float]] = {}
@@ -58,12 +56,12 @@ class Retriever:
             if vectors is None:
                 vectors = self.embedder.encode_queries(queries)
             for vector in vectors:
-                ranking = self.store.dense_search(vector, n, doc_ids)
+                ranking = self.store.dense_search(vector, n, doc_ids, groups)
                 rankings.append(ranking)
                 _keep_best(dense_at, ranking)
         if mode in ("hybrid", "bm25"):
             for query in queries:
-                ranking = self.store.bm25_search(query, n, doc_ids)
+                ranking = self.store.bm25_search(query, n, doc_ids, groups)
                 rankings.append(ranking)
                 _keep_best(bm25_at, ranking)
         fused = rrf(rankings, self.config.rrf_k)

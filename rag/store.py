@@ -4,6 +4,10 @@ SQLite is the source of truth and the unit of atomicity. The FAISS index is save
 `vectors-<generation>.faiss`, written before the transaction that records that generation commits,
 so a crash at any point leaves the previous generation complete. A missing or damaged FAISS file
 is rebuilt from the vectors kept in SQLite.
+
+An index may instead keep its vectors in Milvus (`vectors="milvus..."`, rag/scale/milvus.py, which
+says how it stays consistent without a shared transaction); the index records which backend holds
+its vectors and will not open with another.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunking import CJK_RUN, cjk_bigrams
-from rag.errors import IndexLockedError, IndexMismatchError, IndexMissingError
+from rag.errors import ConfigError, IndexLockedError, IndexMismatchError, IndexMissingError
 from rag.language import detect
 from rag.types import Chunk, Document, readable_by
 
@@ -44,7 +48,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, tokenize = 'porter unicode61');
+-- Chunk ids whose vectors an external vector store (Milvus) must still drop.
+CREATE TABLE IF NOT EXISTS vector_deletions (id INTEGER PRIMARY KEY);
 """
+FAISS = "faiss"
 LEXICAL = "cjk-bigrams"  # how chunk text becomes FTS5 terms (lexical_text), recorded with the index
 _STOPWORDS = set(
     "a an and are as at be by did do does for from had has have how in is it its of on or that the their this "
@@ -68,7 +75,8 @@ def lexical_text(text: str) -> str:
 class Store:
     """An open index folder. Reads need nothing; writes go through `writer()`."""
 
-    def __init__(self, path: Path, *, embedder: str, dim: int, exact_limit: int = 200_000, create: bool = True):
+    def __init__(self, path: Path, *, embedder: str, dim: int, exact_limit: int = 200_000, create: bool = True,
+                 vectors: str = FAISS):
         self.path = Path(path)
         if not create and not (self.path / DB_NAME).is_file():
             raise IndexMissingError(f"no index at {self.path}: run `rag index PATH` first")
@@ -84,12 +92,22 @@ class Store:
             self.db.execute("ALTER TABLE documents ADD COLUMN readers TEXT NOT NULL DEFAULT ''")
         self._add_languages()
         self._check_settings(embedder, dim)
+        self._check_vectors(vectors)
         self._index_cjk_terms()
         self.dim = dim
         self.embedder = embedder
+        self.vectors = vectors
         self.generation = int(self.setting("generation") or 0)
-        self.index = self._load_faiss()
+        self.milvus = None
+        if vectors == FAISS:
+            self.index = self._load_faiss()
+        else:
+            from rag.scale.milvus import MilvusVectors, collection_name, milvus_target
+
+            self.index = None
+            self.milvus = MilvusVectors(milvus_target(vectors, self.path), collection_name(self.path), dim)
         self._allowed: tuple = (None, np.zeros(0, dtype=np.int64))  # the last filter's chunk ids, see _chunk_ids
+        self._readable: tuple = (None, None)  # the last asker's readable documents, see readable
 
     # -- settings -------------------------------------------------------------------------------
 
@@ -110,6 +128,24 @@ class Store:
             raise IndexMismatchError(
                 f"index {self.path} was built with embedder {stored!r} ({self.setting('dim')}-d), "
                 f"not {embedder!r} ({dim}-d); rebuild it or use another --index folder"
+            )
+
+    def _check_vectors(self, vectors: str) -> None:
+        """Record where the vectors live on first write; refuse to open with another backend."""
+        from rag.scale.milvus import is_milvus
+
+        if vectors != FAISS and not is_milvus(vectors):
+            raise ConfigError(f"vectors {vectors!r}: expected faiss, milvus, milvus://PATH.db or milvus://HOST:PORT")
+        stored = self.setting("vectors")
+        if stored is None:
+            has_chunks = self.db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+            stored = FAISS if has_chunks else vectors  # an index older than the setting held FAISS vectors
+            with self._transaction():
+                self._set("vectors", stored)
+        if stored != vectors:
+            raise IndexMismatchError(
+                f"index {self.path} keeps its vectors in {stored}, not {vectors}; open it with "
+                f"--vectors {stored} or rebuild it in another --index folder"
             )
 
     def _add_languages(self) -> None:
@@ -158,7 +194,10 @@ class Store:
         lock_file.flush()
         try:
             self.generation = int(self.setting("generation") or 0)  # another process may have written
-            self.index = self._load_faiss()
+            if self.milvus is None:
+                self.index = self._load_faiss()
+            else:
+                self._settle_milvus()
             yield _Batch(self)
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
@@ -191,11 +230,30 @@ class Store:
 
     def readable(self, groups: Iterable[str]) -> list[str] | None:
         """The documents a member of `groups` may read, or None when that is every document (no
-        filter needed)."""
-        groups = set(groups)
+        filter needed). Cached per index generation for the last groups asked about."""
+        groups = frozenset(groups)
+        key = (self.generation, groups)
+        cached_key, allowed = self._readable  # one tuple, read and replaced whole: safe across threads
+        if cached_key == key:
+            return allowed
         rows = self.db.execute("SELECT doc_id, readers FROM documents").fetchall()
         allowed = [doc_id for doc_id, readers in rows if readable_by(filter(None, readers.split(",")), groups)]
-        return None if len(allowed) == len(rows) else allowed
+        allowed = None if len(allowed) == len(rows) else allowed
+        self._readable = (key, allowed)
+        return allowed
+
+    def allowed(self, doc_ids: list[str] | None, groups: Iterable[str] | None) -> list[str] | None:
+        """The documents a search may return: `doc_ids` (None: all) that members of `groups` (None: no
+        group filter) may read. None means no filter; [] means nothing."""
+        if groups is None:
+            return doc_ids
+        readable = self.readable(groups)
+        if readable is None:
+            return doc_ids
+        if doc_ids is None:
+            return readable
+        keep = set(readable)
+        return [d for d in doc_ids if d in keep]
 
     def document_language(self, doc_id: str) -> str:
         row = self.db.execute("SELECT language FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
@@ -231,10 +289,17 @@ class Store:
         )
         return {row[0]: (Chunk(row[1], row[2], row[3], row[4]), row[5]) for row in rows}
 
-    def dense_search(self, query: np.ndarray, k: int, doc_ids: list[str] | None = None) -> list[tuple[int, float]]:
-        """(chunk id, cosine) of the k nearest chunks, exactly when filtered by document: the exact
-        index searches only the allowed chunks (a FAISS id selector); an IVF index, whose probed
-        lists may hold too few of them, is bypassed for an exact scan of their vectors."""
+    def dense_search(self, query: np.ndarray, k: int, doc_ids: list[str] | None = None,
+                     groups: Iterable[str] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the k nearest chunks among `doc_ids` readable by `groups`, exactly
+        when filtered: the exact index searches only the allowed chunks (a FAISS id selector); an IVF
+        index, whose probed lists may hold too few of them, is bypassed for an exact scan of their
+        vectors. Milvus gets the filter itself (document and reader groups)."""
+        if self.milvus is not None:
+            return self._milvus_search(query, k, doc_ids, groups)
+        doc_ids = self.allowed(doc_ids, groups)
+        if doc_ids is not None and not doc_ids:
+            return []
         if self.index.ntotal == 0:
             return []
         import faiss
@@ -266,8 +331,35 @@ class Store:
             self._allowed = (key, ids)
         return ids
 
-    def bm25_search(self, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[int, float]]:
-        """(chunk id, -bm25) of the best lexical matches; higher is better."""
+    def _milvus_search(self, query, k, doc_ids, groups) -> list[tuple[int, float]]:
+        if doc_ids is not None and not doc_ids:
+            return []
+        groups = None if groups is None else frozenset(groups)
+        found = self.milvus.search(query, k, doc_ids, groups)
+        if not found:
+            return []
+        # A vector whose chunk SQLite does not hold (a crashed or not yet settled write) is no hit.
+        known = {r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE id IN {_EACH}",
+                                               (json.dumps([cid for cid, _ in found]),))}
+        return [(cid, score) for cid, score in found if cid in known]
+
+    def _settle_milvus(self) -> None:
+        """Under the write lock: finish what a crashed write left in Milvus (deletions recorded but
+        not done; vectors upserted for chunks whose transaction never committed)."""
+        pending = [r[0] for r in self.db.execute("SELECT id FROM vector_deletions")]
+        if pending:
+            self.milvus.delete(pending)
+            self.db.execute("DELETE FROM vector_deletions")
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+        self.milvus.delete_above(row[0] if row else 0)
+
+    def bm25_search(self, query: str, k: int, doc_ids: list[str] | None = None,
+                    groups: Iterable[str] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, -bm25) of the best lexical matches among `doc_ids` readable by `groups`; higher
+        is better."""
+        doc_ids = self.allowed(doc_ids, groups)
+        if doc_ids is not None and not doc_ids:
+            return []
         match = fts_query(query)
         if not match:
             return []
@@ -296,7 +388,8 @@ class Store:
         generation = int(self.setting("generation") or 0)
         if generation != self.generation:
             self.generation = generation
-            self.index = self._load_faiss()
+            if self.milvus is None:
+                self.index = self._load_faiss()
 
     def _faiss_file(self, generation: int) -> Path:
         return self.path / f"vectors-{generation}.faiss"
@@ -336,6 +429,8 @@ class Store:
                 path.unlink(missing_ok=True)
 
     def close(self) -> None:
+        if self.milvus is not None:
+            self.milvus.close()
         self.db.close()
 
 
@@ -388,10 +483,14 @@ class _Batch:
         try:
             self._apply(doomed, generation, settings or {})
         except BaseException:
-            store.index = store._load_faiss()  # the transaction rolled back: so must the vectors
+            if store.milvus is None:
+                store.index = store._load_faiss()  # the transaction rolled back: so must the vectors
             raise
         store.generation = generation
-        store._drop_old_faiss()
+        if store.milvus is None:
+            store._drop_old_faiss()
+        else:
+            store._settle_milvus()  # the committed deletions
         self.removals, self.additions = [], []
 
     def _apply(self, doomed: set[str], generation: int, settings: dict[str, str]) -> None:
@@ -405,8 +504,11 @@ class _Batch:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in old_ids])
-            if old_ids:
+            if old_ids and store.milvus is not None:
+                db.executemany("INSERT OR IGNORE INTO vector_deletions VALUES (?)", [(i,) for i in old_ids])
+            elif old_ids:
                 store.index.remove_ids(np.array(old_ids, dtype=np.int64))
+            upserts = []  # (chunk ids, vectors, document) for Milvus, sent together before the commit
             for doc, root, sha256, chunks, vectors in self.additions:
                 db.execute(
                     "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -415,15 +517,29 @@ class _Batch:
                 )
                 new_ids = []
                 for chunk, vector in zip(chunks, vectors, strict=True):
+                    # With Milvus the vector lives there only (SQLite would double the disk it takes).
+                    blob = b"" if store.milvus is not None else vector.astype(np.float32).tobytes()
                     cursor = db.execute(
                         'INSERT INTO chunks (doc_id, start, "end", text, vector) VALUES (?, ?, ?, ?, ?)',
-                        (chunk.doc_id, chunk.start, chunk.end, chunk.text, vector.astype(np.float32).tobytes()),
+                        (chunk.doc_id, chunk.start, chunk.end, chunk.text, blob),
                     )
                     new_ids.append(cursor.lastrowid)
                     db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)",
                                (cursor.lastrowid, lexical_text(chunk.text)))
-                if new_ids:
+                if store.milvus is not None:
+                    upserts.append((new_ids, vectors, doc))
+                elif new_ids:
                     store.index.add_with_ids(np.asarray(vectors, dtype=np.float32), np.array(new_ids, dtype=np.int64))
+            if store.milvus is not None:
+                ids = [i for new_ids, _, _ in upserts for i in new_ids]
+                if ids:
+                    store.milvus.upsert(
+                        np.array(ids), np.concatenate([np.asarray(v, dtype=np.float32) for _, v, _ in upserts]),
+                        [d.doc_id for new_ids, _, d in upserts for _ in new_ids],
+                        [d.readers for new_ids, _, d in upserts for _ in new_ids],
+                    )
+                store._set("generation", str(generation))
+                return  # commits here, after Milvus holds every new vector
             total = store.index.ntotal
             if total > store.exact_limit and not hasattr(store.index, "nprobe"):
                 ids, vectors = store._vectors()
