@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--groups", type=_groups, default=(), metavar="A,B",
                    help="only members of these groups may read the documents (default: everyone)")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="load, chunk and embed on a Ray cluster's workers (ADDRESS, e.g. ray://head:10001; "
+                        "none: a local Ray instance); needs the scale extra")
+    p.add_argument("--ray-workers", type=int, metavar="N", help="Ray workers (default: one per CPU of the cluster)")
 
     p = verbs.add_parser("search", help="search the index")
     p.add_argument("query", help="what to look for")
@@ -182,10 +186,20 @@ def cmd_index(args, config: Config) -> int:
         if bar is None:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+            unit = "chunk" if cluster is None else "document"  # Ray workers report whole documents
+            bar = tqdm(total=total, unit=unit, desc="embedding", file=sys.stderr)
         bar.update(done - bar.n)
 
-    report = index_path(path, store, embedder, config, progress, readers=args.groups)
+    cluster = None
+    if args.ray is not None:
+        from rag.scale.ray_indexing import RayCluster
+
+        cluster = RayCluster(config, address=args.ray or None, workers=args.ray_workers)
+    try:
+        report = index_path(path, store, embedder, config, progress, readers=args.groups, cluster=cluster)
+    finally:
+        if cluster is not None:
+            cluster.shutdown()
     if bar is not None:
         bar.close()
     for file, reason in report.failed:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +23,18 @@ from rag.types import Chunk, Document, IndexReport
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+Prepared = tuple[Document, str, list[Chunk], np.ndarray]  # document, content hash, its chunks, their vectors
+Prepare = Callable[[list[tuple[Document, str]], Embedder, Config, "Progress | None"], Iterable[Prepared]]
+
+
+class Cluster(Protocol):
+    """Workers elsewhere that load, chunk and embed (rag/scale/ray_indexing.py)."""
+
+    def load_folder(self, root: Path) -> tuple[list[Document], list[tuple[str, str]]]: ...
+
+    def prepare(self, changed: list[tuple[Document, str]], embedder: Embedder, config: Config,
+                progress: Progress | None = None) -> Iterable[Prepared]: ...
+
 
 # Chunks per call to the embedder (it sorts each call by length) and per committed transaction.
 ENCODE_GROUP = 1024
@@ -39,20 +52,23 @@ def content_hash(doc: Document) -> str:
 def index_path(
     path: Path, store: Store, embedder: Embedder, config: Config, progress: Progress | None = None,
     readers: Sequence[str] = (),
+    cluster: Cluster | None = None,
 ) -> IndexReport:
     """Index the file or folder at `path` incrementally; returns what changed and what failed.
 
     A file that fails to load keeps its previously indexed version; a file that is gone from the
     folder is removed from the index. Documents indexed from other folders are left alone. With
     `readers`, only members of those groups may read the documents (a change of groups re-indexes).
+    With `cluster` (rag.scale.ray_indexing.RayCluster), its workers load, chunk and embed; this
+    process decides what changed and writes, so the index is the one this process alone would write.
     """
     path = Path(path)
-    documents, failures = load_folder(path)
+    documents, failures = (cluster.load_folder if cluster else load_folder)(path)
     documents = [replace(doc, readers=check_groups(readers)) for doc in documents]
     root = str((path.parent if path.is_file() else path).resolve())
     keep = {Path(f).resolve().relative_to(root).as_posix() for f, _ in failures if _under(f, root)}
     return index_documents(documents, store, embedder, config, root=root, prune=path.is_dir(), keep=keep,
-                           failures=failures, progress=progress)
+                           failures=failures, progress=progress, prepare=cluster.prepare if cluster else None)
 
 
 def index_documents(
@@ -66,11 +82,14 @@ def index_documents(
     keep: set[str] = frozenset(),
     failures: list[tuple[str, str]] = (),
     progress: Progress | None = None,
+    prepare: Prepare | None = None,
 ) -> IndexReport:
     """Add or update `documents` (all from `root`), embedding only new or changed ones.
 
     With `prune`, documents previously indexed from the same root and absent now (and not in
-    `keep`) are removed.
+    `keep`) are removed. `prepare` chunks and embeds the changed documents, yielding them in the
+    order given (chunk ids follow it): `embed_here` by default, or on a Ray cluster
+    (rag/scale/ray_indexing.py). Whatever does it, the writes are these.
     """
     settings = json.dumps({**config.chunking_settings(), "window": embedder.window}, sort_keys=True)
     added, updated, removed = [], [], []
@@ -100,32 +119,43 @@ def index_documents(
                     doc = store.document(doc_id)
                     changed[doc_id] = (doc, content_hash(doc))
                     updated.append(doc_id)
-        window = min(config.embed_window, embedder.window)
-        chunked = [
-            (doc, digest, chunk_document(doc, chunk_tokens=config.chunk_tokens, overlap_tokens=config.chunk_overlap,
-                                         window=window, window_count=embedder.count_tokens))
-            for doc, digest in changed.values()
-        ]
-        total = sum(len(chunks) for _, _, chunks in chunked)
         done = pending = 0
-        if progress:
-            progress(0, total)
-        for group in _groups(chunked, ENCODE_GROUP):
-            texts = [c.text for _, _, chunks in group for c in chunks]
-            vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dim), np.float32)
-            offset = 0
-            for doc, digest, chunks in group:
-                batch.put(doc, root, digest, chunks, vectors[offset : offset + len(chunks)])
-                offset += len(chunks)
-            done += len(texts)
-            pending += len(texts)
-            if progress:
-                progress(done, total)
+        for doc, digest, chunks, vectors in (prepare or embed_here)(list(changed.values()), embedder, config, progress):
+            batch.put(doc, root, digest, chunks, vectors)
+            done += len(chunks)
+            pending += len(chunks)
             if pending >= COMMIT_CHUNKS:
                 batch.commit({"chunking": settings})
                 pending = 0
         batch.commit({"chunking": settings})
     return IndexReport(added, updated, removed, unchanged, list(failures), done)
+
+
+def chunk(doc: Document, embedder: Embedder, config: Config) -> list[Chunk]:
+    """The document's chunks as the index stores them (sentence-aligned, within the embedder's window)."""
+    return chunk_document(doc, chunk_tokens=config.chunk_tokens, overlap_tokens=config.chunk_overlap,
+                          window=min(config.embed_window, embedder.window), window_count=embedder.count_tokens)
+
+
+def embed_here(
+    changed: list[tuple[Document, str]], embedder: Embedder, config: Config, progress: Progress | None = None
+) -> Iterator[Prepared]:
+    """Chunk and embed in this process, about ENCODE_GROUP chunks per call to the embedder; in order."""
+    chunked = [(doc, digest, chunk(doc, embedder, config)) for doc, digest in changed]
+    total = sum(len(chunks) for _, _, chunks in chunked)
+    done = 0
+    if progress:
+        progress(0, total)
+    for group in _groups(chunked, ENCODE_GROUP):
+        texts = [c.text for _, _, chunks in group for c in chunks]
+        vectors = embedder.encode(texts) if texts else np.zeros((0, embedder.dim), np.float32)
+        offset = 0
+        for doc, digest, chunks in group:
+            yield doc, digest, chunks, vectors[offset : offset + len(chunks)]
+            offset += len(chunks)
+        done += len(texts)
+        if progress:
+            progress(done, total)
 
 
 def check_groups(groups: Sequence[str]) -> tuple[str, ...]:
