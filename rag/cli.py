@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("out", type=Path, help="JSONL file to write")
 
     p = verbs.add_parser("bench", help="speed benchmarks against raw baselines (prints tables, --json to save)")
-    p.add_argument("part", choices=["search", "generation", "quality"],
-                   help="search: indexing and search; generation: backends, end to end; quality: beside a naive RAG")
+    p.add_argument("part", choices=["search", "scale", "generation", "quality"],
+                   help="search: indexing and search; scale: Ray indexing and Milvus search beside one process and "
+                        "FAISS; generation: backends, end to end; quality: beside a naive RAG")
     p.add_argument("options", nargs=argparse.REMAINDER, help="options of that benchmark (see its --help)")
 
     verbs.add_parser("models", help="check the model packages and prepare their files (run by setup)")
@@ -390,6 +391,8 @@ def cmd_feedback(args, config: Config) -> int:
 def cmd_bench(args, config: Config) -> int:
     if args.part == "search":
         from rag.bench.search import main as bench
+    elif args.part == "scale":
+        from rag.bench.scale import main as bench
     elif args.part == "quality":
         from rag.bench.quality import main as bench
     else:

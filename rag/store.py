@@ -338,9 +338,18 @@ class Store:
         found = self.milvus.search(query, k, doc_ids, groups)
         if not found:
             return []
-        # A vector whose chunk SQLite does not hold (a crashed or not yet settled write) is no hit.
-        known = {r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE id IN {_EACH}",
-                                               (json.dumps([cid for cid, _ in found]),))}
+        # A vector whose chunk SQLite does not hold (a crashed or not yet settled write) is no hit; nor
+        # is one SQLite says the asker may not read (SQLite decides readers; Milvus only narrows).
+        rows = self.db.execute(
+            f"SELECT c.id, c.doc_id, d.readers FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN {_EACH}",
+            (json.dumps([cid for cid, _ in found]),),
+        )
+        wanted = None if doc_ids is None else set(doc_ids)
+        known = {
+            cid for cid, doc_id, readers in rows
+            if (wanted is None or doc_id in wanted)
+            and (groups is None or readable_by(filter(None, readers.split(",")), groups))
+        }
         return [(cid, score) for cid, score in found if cid in known]
 
     def _settle_milvus(self) -> None:

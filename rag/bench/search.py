@@ -271,12 +271,12 @@ def _filtered_rows(store, ids: np.ndarray, vectors: np.ndarray, qs: np.ndarray, 
     return rows
 
 
-def _synthetic_store(path: Path, vectors: np.ndarray, exact_limit: int, per_doc: int = 1000):
+def _synthetic_store(path: Path, vectors: np.ndarray, exact_limit: int, per_doc: int = 1000, backend: str = "faiss"):
     """A real Store filled through its write batch (empty chunk texts) and reopened: (store, chunk ids
     in vector order, seconds to insert, seconds to reopen)."""
     from rag.store import Store
 
-    store = Store(path, embedder="bench-synthetic", dim=vectors.shape[1], exact_limit=exact_limit)
+    store = Store(path, embedder="bench-synthetic", dim=vectors.shape[1], exact_limit=exact_limit, vectors=backend)
     start = time.perf_counter()
     with store.writer() as batch:
         for first in range(0, len(vectors), per_doc):
@@ -288,7 +288,8 @@ def _synthetic_store(path: Path, vectors: np.ndarray, exact_limit: int, per_doc:
     insert_s = time.perf_counter() - start
     store.close()
     start = time.perf_counter()  # reopening reads the saved FAISS file: our real load path
-    store = Store(path, embedder="bench-synthetic", dim=vectors.shape[1], exact_limit=exact_limit, create=False)
+    store = Store(path, embedder="bench-synthetic", dim=vectors.shape[1], exact_limit=exact_limit, create=False,
+                  vectors=backend)
     load_s = time.perf_counter() - start
     ids = np.array([cid for cid, in store.db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
     return store, ids, insert_s, load_s

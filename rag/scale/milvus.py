@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 SCHEME = "milvus://"
 UPSERT_ROWS = 2000  # rows per upsert call (one gRPC message each; stays well under its size limit)
-MAX_GROUPS = 64  # reader groups a document may name, as Milvus stores them (an ARRAY field's capacity)
+READERS_LENGTH = 4096  # characters of a document's reader groups, as Milvus stores them
 
 
 def is_milvus(vectors: str) -> bool:
@@ -66,8 +66,9 @@ class MilvusVectors:
             schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
             schema.add_field("id", DataType.INT64, is_primary=True)
             schema.add_field("doc_id", DataType.VARCHAR, max_length=4096)
-            schema.add_field("readers", DataType.ARRAY, element_type=DataType.VARCHAR,
-                             max_capacity=MAX_GROUPS, max_length=256)
+            # ",hr,finance," or "" (everyone): Milvus Lite evaluates `like` on a string column
+            # vectorised, but ARRAY functions row by row (100k vectors, one group: 75 ms vs 4.7 s).
+            schema.add_field("readers", DataType.VARCHAR, max_length=READERS_LENGTH)
             schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
             params = self.client.prepare_index_params()
             params.add_index("vector", index_type="FLAT", metric_type="IP")
@@ -80,20 +81,25 @@ class MilvusVectors:
         return int(rows[0]["count(*)"])
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray, doc_ids: list[str], readers: list[tuple[str, ...]]) -> None:
+        """Write (or overwrite) vectors and flush them: durable, and sealed into indexed segments
+        (Milvus Lite searched 20k unflushed vectors by brute force in 0.8 s a query, 25 ms flushed)."""
         for start in range(0, len(ids), UPSERT_ROWS):
             rows = [
-                {"id": int(ids[i]), "doc_id": doc_ids[i], "readers": list(readers[i]), "vector": vectors[i].tolist()}
+                {"id": int(ids[i]), "doc_id": doc_ids[i], "readers": _readers(readers[i]), "vector": vectors[i].tolist()}
                 for i in range(start, min(start + UPSERT_ROWS, len(ids)))
             ]
             self.client.upsert(self.collection, rows)
+        self.client.flush(self.collection)
 
     def delete(self, ids: list[int]) -> None:
         for start in range(0, len(ids), UPSERT_ROWS):
             self.client.delete(self.collection, ids=[int(i) for i in ids[start : start + UPSERT_ROWS]])
+        self.client.flush(self.collection)
 
     def delete_above(self, last_id: int) -> None:
         """Drop vectors of chunk ids SQLite never committed (a write that crashed before its commit)."""
         self.client.delete(self.collection, filter=f"id > {int(last_id)}")
+        self.client.flush(self.collection)
 
     def search(self, query: np.ndarray, k: int, doc_ids: list[str] | None = None,
                groups: frozenset[str] | None = None) -> list[tuple[int, float]]:
@@ -103,8 +109,10 @@ class MilvusVectors:
         if doc_ids is not None:
             clauses.append(f"doc_id in {json.dumps(list(doc_ids))}")
         if groups is not None:
-            everyone = "array_length(readers) == 0"
-            clauses.append(f"({everyone} or array_contains_any(readers, {json.dumps(sorted(groups))}))" if groups else everyone)
+            # `_` and `%` in a group name are escaped; whatever this matches, Store checks each hit's
+            # readers again in SQLite, so a pattern can never widen what an asker reads.
+            likes = [f'readers like {json.dumps("%," + _escape_like(g) + ",%")}' for g in sorted(groups)]
+            clauses.append("(" + " or ".join(['readers == ""', *likes]) + ")")
         result = self.client.search(
             self.collection, data=[np.asarray(query, dtype=np.float32).ravel().tolist()], limit=k,
             filter=" and ".join(clauses), search_params={"metric_type": "IP"},
@@ -113,3 +121,11 @@ class MilvusVectors:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _readers(groups: tuple[str, ...]) -> str:
+    return "," + ",".join(groups) + "," if groups else ""
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
