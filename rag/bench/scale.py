@@ -7,7 +7,6 @@ and dense search in Milvus Lite beside FAISS (exact and IVF) on the same vectors
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import tempfile
@@ -17,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.bench.search import (
-    _interleaved, _latency, _recall, _synthetic_store, clustered_vectors, format_rows, other_cpu_seconds, peak_rss_mb,
-    write_generated_corpus,
+    _interleaved, _latency, _recall, _synthetic_store, clustered_vectors, finish, format_rows, other_cpu_seconds,
+    peak_rss_mb, synthetic_queries, write_generated_corpus,
 )
 from rag.config import Config
 
@@ -32,8 +31,6 @@ def bench_ray(config: Config, docs: int, workers: list[int]) -> list[dict]:
     with each worker count. `start_s` is the pool's start (Ray itself, each worker loading the embedder),
     paid once per run; `index_s` is `index_path` once the workers are up. `same_index`: the chunk rows
     equal the single-process ones and the vectors agree to 1e-4."""
-    import ray
-
     from rag.embedding import load_embedder
     from rag.indexing import index_path
     from rag.scale.ray_indexing import RayCluster
@@ -66,7 +63,6 @@ def bench_ray(config: Config, docs: int, workers: list[int]) -> list[dict]:
                 index_s, store = run(f"ray-{count}", cluster)
             finally:
                 cluster.shutdown()
-                ray.shutdown()
             got = store.db.execute('SELECT id, doc_id, start, "end", text FROM chunks ORDER BY id').fetchall()
             same = got == expected and bool(np.allclose(store._vectors()[1], single._vectors()[1], atol=1e-4))
             rows.append({"path": "index_path on Ray", "workers": count, "docs": docs, "chunks": chunks,
@@ -83,10 +79,7 @@ def bench_backends(sizes: list[int], dim: int = 384, queries: int = 100, *, clus
     pays) and recall@10 against exact search; unfiltered, and as a member of groups that may read
     10% of the documents (the filter inside FAISS, an exact scan past IVF, or inside Milvus)."""
     k = 10
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    qs = clustered_vectors(queries, dim, centres=centres, seed=seed + 1)
+    centres, qs = synthetic_queries(queries, dim, clusters, seed)
     rows = []
     for size in sizes:
         vectors = clustered_vectors(size, dim, centres=centres, seed=seed + 2)
@@ -149,9 +142,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Search: top-10 of {args.queries} single queries, 384-d clustered unit vectors, through Store.dense_search")
         results["search"] = bench_backends(sizes, queries=args.queries, backends=tuple(args.backends.split(",")))
         print("\n" + format_rows(results["search"], SEARCH_COLUMNS), flush=True)
-    results["seconds"], results["other_cpu_s"] = time.perf_counter() - started, other_cpu_seconds() - other
-    print(f"\n{results['seconds']:.0f} s in all; peak RSS {peak_rss_mb():.0f} MiB; other processes used "
-          f"{results['other_cpu_s']:.0f} CPU-seconds meanwhile (timings are noisy if many)")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return finish(results, started, other, args.json)

@@ -182,6 +182,14 @@ def _index_once(docs_dir: Path, index_dir: Path, embedder, config: Config) -> tu
 # -- search -------------------------------------------------------------------------------------
 
 
+def synthetic_queries(queries: int, dim: int, clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster centres for `clustered_vectors` and `queries` query vectors drawn around them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return centres, clustered_vectors(queries, dim, centres=centres, seed=seed + 1)
+
+
 def clustered_vectors(n: int, dim: int, *, centres: np.ndarray, seed: int, noise: float = 1.0) -> np.ndarray:
     """`n` unit float32 vectors, each a random centre plus gaussian noise of norm about `noise`."""
     rng = np.random.default_rng(seed)
@@ -204,10 +212,7 @@ def bench_search(sizes=(10_000, 100_000), dim: int = 384, queries: int = 200, *,
     from rag.store import build_faiss
 
     k = 10
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    qs = clustered_vectors(queries, dim, centres=centres, seed=seed + 1)
+    centres, qs = synthetic_queries(queries, dim, clusters, seed)
     rows = []
     for size in sizes:
         vectors = clustered_vectors(size, dim, centres=centres, seed=seed + 2)
@@ -384,11 +389,16 @@ def main(argv: list[str] | None = None) -> int:
         results["search"] = bench_search(sizes, args.dim, args.queries)
         print(f"Search: top-10 of {args.queries} single queries, {args.dim}-d clustered unit vectors")
         print(format_rows(results["search"], SEARCH_COLUMNS), flush=True)
+    return finish(results, started, other, args.json, f"{results['faiss_threads']} FAISS threads; ")
+
+
+def finish(results: dict, started: float, other: float, json_path: Path | None, extra: str = "") -> int:
+    """Print the run's totals (and how busy the rest of the machine was); save `results` as JSON."""
     results["seconds"], results["other_cpu_s"] = time.perf_counter() - started, other_cpu_seconds() - other
-    print(f"\n{results['seconds']:.0f} s in all; peak RSS {peak_rss_mb():.0f} MiB; {results['faiss_threads']} FAISS "
-          f"threads; other processes used {results['other_cpu_s']:.0f} CPU-seconds meanwhile (timings are noisy if many)")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\n{results['seconds']:.0f} s in all; peak RSS {peak_rss_mb():.0f} MiB; {extra}other processes used "
+          f"{results['other_cpu_s']:.0f} CPU-seconds meanwhile (timings are noisy if many)")
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -80,13 +80,16 @@ class RayCluster:
             from ray.util import ActorPool
         except ImportError:
             raise ConfigError("indexing on Ray needs the scale extra: pip install -e '.[scale]'") from None
-        if not ray.is_initialized():
+        self._started = not ray.is_initialized()
+        if self._started:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=False)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        self.size = max(1, workers or cpus)
+        cpus = ray.cluster_resources().get("CPU", 1.0)
+        self.size = max(1, workers or int(cpus))
         make_embedder = make_embedder or functools.partial(load_embedder, config.embedder)
-        actor = ray.remote(num_cpus=1, max_restarts=RESTARTS, max_task_retries=RESTARTS)(_Worker)
+        # More workers than CPUs share them (a whole CPU each would leave the rest unscheduled, waiting).
+        actor = ray.remote(num_cpus=min(1.0, cpus / self.size), max_restarts=RESTARTS,
+                           max_task_retries=RESTARTS)(_Worker)
         self.actors = [actor.remote(make_embedder, config) for _ in range(self.size)]
         self.pool = ActorPool(self.actors)
         self._ray = ray
@@ -131,5 +134,8 @@ class RayCluster:
                 progress(done, len(changed))
 
     def shutdown(self) -> None:
+        """Stop the workers, and Ray itself when this pool started it."""
         for actor in self.actors:
             self._ray.kill(actor)
+        if self._started:
+            self._ray.shutdown()

@@ -138,3 +138,22 @@ def test_a_write_that_dies_before_its_commit_leaves_the_previous_index(tmp_path,
     assert report.updated == ["whales.txt"] and report.removed == ["solar.txt"]
     assert reopened.milvus.ntotal == reopened.count()[1]
     assert all(h.doc_id != "solar.txt" for h in Retriever(reopened, embedder, config).search("solar panels Nevada"))
+
+
+def test_the_cli_takes_vectors_milvus_and_refuses_a_mismatch_in_one_line(monkeypatch, embedder, tmp_path, toy_corpus,
+                                                                         capsys):
+    from rag import cli
+
+    monkeypatch.setattr("rag.embedding.load_embedder", lambda name: embedder)
+    index = ["--index", str(tmp_path / "index")]
+    assert cli.main([*index, "--vectors", "milvus", "index", str(toy_corpus), "--quiet"]) == 0
+    assert "6 added" in capsys.readouterr().out
+    assert (tmp_path / "index" / "milvus.db").exists()
+    assert cli.main([*index, "--vectors", "milvus", "search", "blue whales weigh", "-k", "1"]) == 0
+    assert "whales.txt" in capsys.readouterr().out
+    assert cli.main([*index, "search", "blue whales weigh"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: index ") and "keeps its vectors in milvus, not faiss" in err and "\n" not in err
+    assert cli.main([*index, "--vectors", "pinecone", "search", "x"]) == cli.EXIT_ERROR
+    assert capsys.readouterr().err.strip() == (
+        "error: vectors 'pinecone': expected faiss, milvus, milvus://PATH.db or milvus://HOST:PORT")

@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -129,6 +128,20 @@ def test_a_killed_worker_is_replaced_and_the_run_completes(tmp_path, config):
     assert np.allclose(vectors(on_ray), vectors(single), atol=1e-6)
 
 
+def test_more_workers_than_cpus_share_them(tmp_path, config, toy_corpus):
+    embedder = FakeEmbedder()
+    single = Store(tmp_path / "single", embedder=embedder.name, dim=embedder.dim)
+    on_ray = Store(tmp_path / "ray", embedder=embedder.name, dim=embedder.dim)
+    index_path(toy_corpus, single, embedder, config)
+    cluster = RayCluster(config, workers=3, make_embedder=FakeEmbedder)  # the local instance has 2 CPUs
+    try:
+        assert len(cluster.worker_pids()) == 3
+        index_path(toy_corpus, on_ray, embedder, config, cluster=cluster)
+    finally:
+        cluster.shutdown()
+    assert rows(on_ray) == rows(single)
+
+
 DRIVER = """
 import sys, ray
 from pathlib import Path
@@ -211,3 +224,15 @@ def test_ray_with_the_real_embedder_gives_the_same_chunks_and_vectors(tmp_path, 
     question = "How much did China spend on research and development?"
     assert ([h.chunk_id for h in Retriever(on_ray, embedder, config).search(question, 10)]
             == [h.chunk_id for h in Retriever(single, embedder, config).search(question, 10)])
+
+
+@pytest.mark.slow
+def test_rag_index_ray_on_the_command_line(tmp_path, capsys):
+    from rag import cli
+
+    ray.shutdown()  # the command starts its own local instance
+    index = ["--index", str(tmp_path / "index")]
+    assert cli.main([*index, "index", "--ray", "--ray-workers", "2", "--quiet"]) == 0
+    assert "5 added" in capsys.readouterr().out
+    assert cli.main([*index, "index", "--ray", "--quiet"]) == 0
+    assert "0 added, 0 updated, 0 removed, 5 unchanged" in capsys.readouterr().out
