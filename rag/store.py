@@ -230,9 +230,10 @@ class Store:
 
     def readable(self, groups: Iterable[str]) -> list[str] | None:
         """The documents a member of `groups` may read, or None when that is every document (no
-        filter needed). Cached per index generation for the last groups asked about."""
+        filter needed). Cached for the last groups asked about, per committed generation (read from
+        the database, so a document another process added since is never let through unfiltered)."""
         groups = frozenset(groups)
-        key = (self.generation, groups)
+        key = (self.setting("generation"), groups)
         cached_key, allowed = self._readable  # one tuple, read and replaced whole: safe across threads
         if cached_key == key:
             return allowed

@@ -167,3 +167,19 @@ def test_filtered_dense_search_is_exact_over_the_allowed_chunks(tmp_path, embedd
             assert found == truth
     finally:
         store.close()
+
+
+def test_a_private_document_written_by_another_process_is_filtered_at_once(tmp_path, toy_corpus, embedder, config):
+    """The readable documents are cached; a write by another process (another Store on the same
+    folder) must still reach the next filter, not wait for this process to notice."""
+    server = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim)
+    index_path(toy_corpus, server, embedder, config)
+    assert server.readable(["staff"]) is None  # every document public: no filter
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "salaries.txt").write_text("The board approved salaries of 9 million euros.", encoding="utf-8")
+    writer = Store(config.index_dir, embedder=embedder.name, dim=embedder.dim)
+    index_path(secret, writer, embedder, config, readers=["board"])
+    readable = server.readable(["staff"])
+    assert readable is not None and sorted(readable) == sorted(TOY)
+    assert sorted(server.allowed(None, ["staff"])) == sorted(TOY)
