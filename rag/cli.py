@@ -76,12 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "user reads only the documents their groups may read")
     p.add_argument("--auth-file", type=Path, help="file of user:password lines (users without groups; default: "
                    "$RAG_AUTH; none of the three: no login)")
+    _generator_options(p)
 
     p = verbs.add_parser("users", help="add or replace a login in a users file, with a hashed password")
     p.add_argument("file", type=Path, help="the users file (created if missing)")
     p.add_argument("name", help="the user's login name")
     p.add_argument("--groups", type=_groups, default=(), metavar="A,B", help="the groups the user belongs to")
-    _generator_options(p)
 
     p = verbs.add_parser("feedback", help="ratings staff gave answers in the browser")
     actions = p.add_subparsers(dest="action", required=True)
@@ -361,6 +361,7 @@ def cmd_serve(args, config: Config) -> int:
     from rag.web.ui import serve
 
     serve(_with_generator(config, args), host=args.host, port=args.port, auth=args.auth_file, users=args.users)
+    return 0
 
 
 def cmd_users(args, config: Config) -> int:

@@ -50,3 +50,14 @@ def test_a_bad_setting_is_one_line_naming_it(fake_cli, setting, capsys):
     assert cli.main([*fake_cli, "--set", setting, "search", "x"]) == cli.EXIT_ERROR
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: --set {setting}:") and "\n" not in err
+
+
+def test_serve_takes_its_options_and_the_generator_options(monkeypatch, tmp_path):
+    """`rag serve` is the README's main command: its arguments must reach the server."""
+    calls = []
+    monkeypatch.setattr("rag.web.ui.serve", lambda config, **kwargs: calls.append((config, kwargs)))
+    assert cli.main(["--index", str(tmp_path / "index"), "serve"]) == 0
+    assert calls[-1][1] == {"host": "127.0.0.1", "port": 7860, "auth": None, "users": None}
+    assert cli.main(["serve", "--port", "7999", "--backend", "http", "--url", "http://llm:8000", "--model", "m"]) == 0
+    config, kwargs = calls[-1]
+    assert (config.backend, config.llm_url, config.model, kwargs["port"]) == ("http", "http://llm:8000", "m", 7999)
