@@ -356,12 +356,16 @@ class Store:
     def _settle_milvus(self) -> None:
         """Under the write lock: finish what a crashed write left in Milvus (deletions recorded but
         not done; vectors upserted for chunks whose transaction never committed)."""
+        self._drop_deleted_vectors()
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+        self.milvus.delete_above(row[0] if row else 0)
+
+    def _drop_deleted_vectors(self) -> None:
+        """Delete from Milvus the vectors of chunks whose removal SQLite has committed."""
         pending = [r[0] for r in self.db.execute("SELECT id FROM vector_deletions")]
         if pending:
             self.milvus.delete(pending)
             self.db.execute("DELETE FROM vector_deletions")
-        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
-        self.milvus.delete_above(row[0] if row else 0)
 
     def bm25_search(self, query: str, k: int, doc_ids: list[str] | None = None,
                     groups: Iterable[str] | None = None) -> list[tuple[int, float]]:
@@ -500,7 +504,7 @@ class _Batch:
         if store.milvus is None:
             store._drop_old_faiss()
         else:
-            store._settle_milvus()  # the committed deletions
+            store._drop_deleted_vectors()  # stray vectors of a crashed write were settled when the lock was taken
         self.removals, self.additions = [], []
 
     def _apply(self, doomed: set[str], generation: int, settings: dict[str, str]) -> None:
