@@ -158,6 +158,26 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
 
 
+# Number words a passage may state a figure in that an answer writes as digits ("three to five
+# times" / "3到5倍" translated as "3 to 5 times"). "one" is left out: mostly a pronoun.
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero _ two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split()) if w != "_"}
+_NUMBER_WORDS.update({w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)})
+
+
+def stated_numbers(text: str) -> set[str]:
+    """The figures a passage states, in digits or as number words. Only the candidate filter reads
+    these, before the judge; near-verbatim and the judge-free rule still want the digits themselves."""
+    found = set()
+    for tens, unit in re.findall(r"\b([a-z]+)(?:-([a-z]+))?\b", text.lower()):
+        if tens in _NUMBER_WORDS and unit in _NUMBER_WORDS and int(_NUMBER_WORDS[tens]) >= 20:
+            found.add(str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS[unit])))  # forty-two
+        else:
+            found |= {_NUMBER_WORDS[w] for w in (tens, unit) if w in _NUMBER_WORDS}
+    return numbers(text) | found
+
+
 def overlap(claim: str, passage: str) -> float:
     words = content_words(claim)
     return len(words & content_words(passage)) / len(words) if words else 0.0
@@ -221,7 +241,7 @@ def check_answer(
     def candidate(claim: str, text: str, cosine: float) -> bool:
         if judge is None:
             return passes(claim, text, cosine)
-        return numbers(claim) <= numbers(text) and overlap(claim, text) > 0
+        return numbers(claim) <= stated_numbers(text) and overlap(claim, text) > 0
 
     def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]

@@ -1,3 +1,4 @@
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -83,3 +84,25 @@ def test_locate_returns_an_exact_span_of_the_haystack(haystack, data):
 
 def test_refusals():
     assert is_refusal("NOT_FOUND") and is_refusal(" [1] ") and not is_refusal("Prices rose [1].")
+
+
+def test_a_figure_in_digits_is_judged_against_a_passage_that_writes_it_in_words():
+    """An answer in digits (often a translation: "3到5倍" -> "3 to 5 times") is not refused before the
+    judge because its passage spells the numbers; the judge still decides, and near-verbatim (no judge)
+    still wants the digits."""
+    from rag.citations import stated_numbers
+
+    assert stated_numbers("It boosts output three to five times; forty-two sites.") >= {"3", "5", "42"}
+    passage = Passage(1, "a.txt", "A", 0, 60, "AI tools make junior engineers three to five times more productive.")
+    asked = []
+
+    def judge(claim, evidence):
+        asked.append(claim)
+        return 0.9
+
+    sentences, citations = check_answer("AI tools make junior engineers 3 to 5 times more productive [1].", [passage],
+                                        lambda texts: np.ones((len(texts), 4), np.float32) / 2, judge=judge)
+    assert sentences[0].supported and asked and citations[0].quote.startswith("AI tools")
+    sentences, _ = check_answer("AI tools make junior engineers 3 to 6 times more productive [1].", [passage],
+                                lambda texts: np.ones((len(texts), 4), np.float32) / 2, judge=judge)
+    assert not sentences[0].supported
