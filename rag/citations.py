@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
@@ -178,6 +179,29 @@ def stated_numbers(text: str) -> set[str]:
     return numbers(text) | found
 
 
+# A figure and the scale word after it, in the languages answers are translated between, so that
+# "3.6 trillion" and "3.6万亿", or "497.2 billion" and "4972亿", are one value.
+_SCALES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12,
+           "千": 3, "万": 4, "百万": 6, "千万": 7, "亿": 8, "十亿": 9, "万亿": 12}
+_FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?", re.I)
+
+
+def figure_values(text: str) -> set[Decimal]:
+    """The values of the figures `text` states in digits, each times its scale word."""
+    values = set()
+    for digits, scale in _FIGURE.findall(text):
+        value = Decimal(digits.replace(",", "")).scaleb(_SCALES.get(scale.lower(), 0) if scale else 0)
+        values.add(value.normalize())
+    return values
+
+
+def same_figures(sentence: str, translation: str) -> bool:
+    """Whether every figure of `translation` is one `sentence` states (in digits, or as a number
+    word: "three to five" may become "3到5"). A translation may drop a figure, never change one."""
+    stated = figure_values(sentence) | {Decimal(n) for n in stated_numbers(sentence)}
+    return figure_values(translation) <= {v.normalize() for v in stated}
+
+
 def overlap(claim: str, passage: str) -> float:
     words = content_words(claim)
     return len(words & content_words(passage)) / len(words) if words else 0.0
@@ -279,7 +303,7 @@ def check_answer(
                                                            p.start, p.end, p.source, p.date))
             quotes.append(list(citations).index((n, start, end)))
         numbers_used = tuple(n for n, *_ in found)
-        text = claim_text if set(numbers_used) <= set(cited) else _with_marker(strip_markers(claim_text), numbers_used)
+        text = claim_text if set(numbers_used) <= set(cited) else with_markers(strip_markers(claim_text), numbers_used)
         sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci),
                                   tuple(quotes)))
     return sentences, list(citations.values())
@@ -302,10 +326,10 @@ def _pick(best: tuple[float, float, int, int]) -> tuple[float, int, int]:
     return score, s, e
 
 
-def _with_marker(sentence: str, numbers_used: Sequence[int]) -> str:
+def with_markers(sentence: str, numbers_used: Sequence[int]) -> str:
     """The sentence with its citations, like [1][3], placed before the final punctuation."""
     body = sentence.rstrip()
-    end = len(body.rstrip(".!?"))
+    end = len(body.rstrip(".!?。！？"))
     return f"{body[:end]} {''.join(f'[{n}]' for n in numbers_used)}{body[end:]}"
 
 

@@ -62,11 +62,15 @@ class Config:
     escalate: bool = True
     wide_passages: int = 6
     hop_from: int = 1
-    # Write the answer in the question's language when it is not the documents'. Its sentences are
-    # checked as the generator's translations into the passages' language: judged across languages
-    # instead, an invented figure passed on the Chinese seed questions (README "Questions in other
-    # languages").
-    answer_in_question_language: bool = True
+    # How a question asked in another language than its passages' is answered. "translate": the
+    # answer is written and checked in the passages' language, exactly as a question asked in it
+    # would be, and each checked sentence is then translated for the reader (a translation whose
+    # figures differ from its sentence's is not shown: the checked sentence is). "direct": the
+    # generator writes in the question's language and each sentence is checked as its translation
+    # into the passages' (that kept a small model's mixed-language replies, "低-altitude经济").
+    # "documents": the answer stays in the passages' language. Chosen on seed_zh (tune): README
+    # "Questions in other languages".
+    answer_language: str = "translate"
     # Longest answer, in model tokens.
     max_tokens: int = 160
     # Let the generator judge claims whose word overlap with the cited passage is inconclusive.

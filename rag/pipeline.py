@@ -17,10 +17,11 @@ from functools import cached_property, partial
 
 import numpy as np
 
-from rag.citations import REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, strip_markers
+from rag.citations import (REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, same_figures,
+                           strip_markers, with_markers)
 from rag.config import Config
 from rag.embedding import Embedder
-from rag.errors import IndexMissingError, QuestionError
+from rag.errors import ConfigError, IndexMissingError, QuestionError
 from rag.generation import Generator, generate, refusal_share, yes_probability
 from rag.language import detect, rewrite, translate
 from rag.prompting import build_messages, refusal_text, render, select_passages, whole_passages
@@ -41,6 +42,8 @@ REWRITE_TOKENS = 80  # a question rewritten into another language is one line
 # those languages, a generation each.
 LANGUAGE_SHARE = 0.05
 # Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
+# Config.answer_language's choices (what each does: rag/config.py).
+ANSWER_LANGUAGES = ("translate", "direct", "documents")
 ESCALATING = "\n\n(Not confirmed by these passages; looking further…)\n\n"
 
 
@@ -159,25 +162,49 @@ class Assistant:
         texts = (rewrite(question, target, ask) for target in sorted(languages - {language}))
         return [text for text in texts if text], languages
 
-    def _translator(self, passages: Sequence[Passage], language: str) -> Callable[[str], str] | None:
-        """What puts a sentence of the answer into the passages' language before it is checked, so
-        that no check (figures, word overlap, the judge) reads across two languages; None when the
-        question (`language`) is in the passages' language. The model may answer in the question's
-        language even when asked for the documents' own."""
+    def _passages_language(self, passages: Sequence[Passage], language: str) -> str:
+        """The language most of `passages` are written in (`language` when there are none)."""
         counts = Counter(self.store.document_language(p.doc_id) for p in passages)
-        target = counts.most_common(1)[0][0] if counts else language
+        return counts.most_common(1)[0][0] if counts else language
+
+    def _translator(self, target: str, language: str) -> Callable[[str], str] | None:
+        """What puts a sentence of the answer into the passages' language (`target`) before it is
+        checked, so that no check (figures, word overlap, the judge) reads across two languages; None
+        when the question (`language`) is in the passages' language. The model may answer in the
+        question's language even when asked for the passages' own, and the other way round."""
         if target == language:
             return None
         ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
         return lambda sentence: sentence if detect(sentence) == target else translate(sentence, target, ask)
+
+    def _for_reader(self, sentences: Sequence[Sentence], language: str) -> list[Sentence]:
+        """The checked sentences translated into the question's `language`, each with its markers.
+        A sentence stays as checked when its translation is not in that language or states other
+        figures ("174亿" for "174 billion"): a checked sentence in the passages' language is better
+        than a translation nobody checked."""
+        ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
+        out = []
+        for s in sentences:
+            if not s.supported or detect(strip_markers(s.text)) == language:
+                out.append(s)
+                continue
+            shown = translate(strip_markers(s.text), language, ask)
+            if shown and detect(shown) == language and same_figures(strip_markers(s.text), shown):
+                s = replace(s, text=with_markers(strip_markers(shown), s.cites))
+            out.append(s)
+        return out
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
                  started: float, language: str = "en") -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back."""
         if not passages:
             return Attempt(())
-        messages = build_messages(question, passages, previous,
-                                  language if self.config.answer_in_question_language else "en")
+        mode = self.config.answer_language
+        if mode not in ANSWER_LANGUAGES:
+            raise ConfigError(f"answer_language {mode!r} is not one of {', '.join(ANSWER_LANGUAGES)}")
+        target = self._passages_language(passages, language)
+        messages = build_messages(question, passages, previous, language if mode == "direct" else target,
+                                  asked_in=language)
         generating = time.perf_counter()
         declining = None
         if self.verifier is not None:  # the model's own estimate that these passages hold no answer
@@ -200,7 +227,7 @@ class Assistant:
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
                                             self.policy, judge=verifier.support if verifier else None,
-                                            translate=self._translator(passages, language))
+                                            translate=self._translator(target, language))
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
         kept = {q for s in sentences if s.supported for q in s.quotes}
@@ -221,6 +248,10 @@ class Assistant:
         answered = (bool(supported and citations) and backed
                     and (relevance is None or relevance >= self.config.answers_min))
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
+        if answered and mode == "translate" and target != language:
+            translating = time.perf_counter()
+            sentences = self._for_reader(sentences, language)
+            timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups) -> list[Hit]:

@@ -120,14 +120,19 @@ def refusal_text(language: str = "en") -> str:
     return render(f"refusal_{language}") if (PROMPTS_DIR / f"refusal_{language}.txt").is_file() else render("refusal")
 
 
-def language_block(language: str) -> str:
-    """The line asking for an answer in the question's language; nothing for English (the prompts'
-    own language), so English prompts are exactly what they were. A language with a script of its
-    own is named: told only "the language of the question", the model answered most Chinese seed
-    questions in English. One written in Latin letters is not: an English question full of French or
-    Italian names is sometimes taken for French or Italian, and must still be answered in English."""
+def language_block(language: str, asked_in: str | None = None) -> str:
+    """The line asking for an answer in `language`; nothing for an English question answered in
+    English (the prompts' own language), so English prompts are exactly what they were. Another
+    language than the question's (`asked_in`) is named as the passages'. The question's own language,
+    if it has a script of its own, is named: told only "the language of the question", the model
+    answered most Chinese seed questions in English. One written in Latin letters is not: an English
+    question full of French or Italian names is sometimes taken for French or Italian, and must still
+    be answered in English."""
     from rag.language import LANGUAGES, OWN_SCRIPT
 
+    asked_in = language if asked_in is None else asked_in
+    if language != asked_in:
+        return "\n" + render("language_passages", language=LANGUAGES.get(language, language))
     if language == "en":
         return ""
     if language in OWN_SCRIPT:
@@ -136,9 +141,9 @@ def language_block(language: str) -> str:
 
 
 def build_messages(question: str, passages: Sequence[Passage], previous_question: str = "",
-                   language: str = "en") -> list[dict[str, str]]:
-    """System and user messages for the answer prompt; a question in another language than English
-    (`language`, a code of rag.language.LANGUAGES) is to be answered in that language."""
+                   language: str = "en", asked_in: str | None = None) -> list[dict[str, str]]:
+    """System and user messages for the answer prompt, asking for the answer in `language` (a code of
+    rag.language.LANGUAGES); `asked_in`, the question's language, when that is another one."""
     listed = "\n".join(
         render("passage", n=p.n, title=", ".join(x for x in (p.title, p.date) if x), text=" ".join(p.text.split()))
         for p in passages
@@ -146,5 +151,5 @@ def build_messages(question: str, passages: Sequence[Passage], previous_question
     return [
         {"role": "system", "content": render("answer_system")},
         {"role": "user", "content": render("answer_user", passages=listed, history=history_block(previous_question),
-                                           question=question) + language_block(language)},
+                                           question=question) + language_block(language, asked_in)},
     ]

@@ -106,3 +106,23 @@ def test_a_figure_in_digits_is_judged_against_a_passage_that_writes_it_in_words(
     sentences, _ = check_answer("AI tools make junior engineers 3 to 6 times more productive [1].", [passage],
                                 lambda texts: np.ones((len(texts), 4), np.float32) / 2, judge=judge)
     assert not sentences[0].supported
+
+
+def test_a_translation_keeps_its_sentences_figures_across_scale_words():
+    from rag.citations import same_figures
+
+    english = "China spent 3.6 trillion yuan ($497.2 billion) on R&D in 2024, up 8.3 percent."
+    assert same_figures(english, "2024年中国研发经费支出3.6万亿元（4972亿美元），增长8.3%。")
+    assert same_figures(english, "中国研发经费支出3.6万亿元。"), "a figure may be dropped"
+    assert not same_figures(english, "中国研发经费支出约4972万美元。"), "497.2 billion is not 4,972 ten-thousands"
+    assert not same_figures("Exports were worth about 174 billion dollars.", "出口约174亿美元。")
+    assert same_figures("Costs fell three to five times faster.", "成本下降速度快3到5倍。")
+    assert not same_figures("Costs fell three to five times faster.", "成本下降速度快3到6倍。")
+    assert same_figures("It had 1,500 staff.", "它有1500名员工。")
+
+
+def test_markers_go_before_the_final_stop_in_either_script():
+    from rag.citations import with_markers
+
+    assert with_markers("It weighs 150 tonnes.", (1, 3)) == "It weighs 150 tonnes [1][3]."
+    assert with_markers("重达150吨。", (2,)) == "重达150吨 [2]。"

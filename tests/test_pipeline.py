@@ -218,7 +218,7 @@ def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_
     # The toy corpus is English: the scripted model first rewrites the Chinese question, then answers.
     assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。",
                                "An adult blue whale can weigh up to 150 tonnes [1].", judge=True,
-                               answer_in_question_language=True)
+                               answer_language="direct")
     answer = assistant.ask("蓝鲸有多重？")
     rewrite, prompt, translation = assistant.generator.prompts
     assert translation[1]["content"] == "成年蓝鲸体重可达一百五十吨。" and "into English" in translation[0]["content"]
@@ -249,17 +249,55 @@ def test_a_refusal_is_written_in_the_questions_language(make_assistant):
 
 def test_answers_may_be_kept_in_the_documents_language(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               answer_in_question_language=False)
+                               answer_language="documents")
     answer = assistant.ask("蓝鲸有多重？")
     assert not answer.refused and answer.hits[0].doc_id == "whales.txt"
-    assert assistant.generator.prompts[1][1]["content"].endswith("Question: 蓝鲸有多重？")
+    assert assistant.generator.prompts[1][1]["content"].endswith(render("language_passages", language="English"))
+    assert answer.text == "An adult blue whale can weigh up to 150 tonnes [1]." and len(assistant.generator.prompts) == 2
+
+
+def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_then_translated(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
+                               "成年蓝鲸体重可达150吨。", judge=True)
+    answer = assistant.ask("蓝鲸有多重？")
+    rewrite, prompt, translation = assistant.generator.prompts
+    assert prompt[1]["content"].endswith(render("language_passages", language="English"))
+    assert translation[1]["content"] == "An adult blue whale can weigh up to 150 tonnes." and "into Chinese" in translation[0]["content"]
+    assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
+    (c,) = answer.citations
+    assert c.quote == "An adult can weigh up to 150 tonnes." and "translation" in answer.timings
+    # The judge read the English sentence (support) and the Chinese question with it (relevance).
+    assert [m[1]["content"] for m in assistant.generator.judged if "蓝鲸" in m[1]["content"]]
+
+
+def test_a_translation_that_states_another_figure_is_not_shown(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
+                               "成年蓝鲸体重可达1500吨。", judge=True)
+    answer = assistant.ask("蓝鲸有多重？")
+    assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
+
+
+def test_a_refused_question_is_not_translated(make_assistant):
+    assistant = make_assistant("Which colour is the library door?", "NOT_FOUND", "NOT_FOUND", judge=True)
+    answer = assistant.ask("图书馆的门是什么颜色？")
+    assert answer.refused and "translation" not in answer.timings
+    assert not any("Translate the user's sentence" in p[0]["content"] for p in assistant.generator.prompts)
+
+
+def test_an_unknown_answer_language_setting_is_a_one_line_error(make_assistant):
+    from rag.errors import ConfigError
+
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult can weigh 150 tonnes [1].",
+                               answer_language="question")
+    with pytest.raises(ConfigError, match="answer_language 'question' is not one of translate, direct, documents"):
+        assistant.ask("蓝鲸有多重？")
 
 
 def test_a_sentence_in_another_language_is_checked_as_its_translation(make_assistant):
     """The translation of an invented figure fails the figure check, as an English sentence would."""
     assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。",
                                "An adult blue whale can weigh up to 900 tonnes [1].", "NOT_FOUND", judge=True,
-                               answer_in_question_language=True)
+                               answer_language="direct")
     answer = assistant.ask("蓝鲸有多重？")
     assert answer.refused and answer.unsupported == ("成年蓝鲸体重可达一百五十吨 [1]。",)
 
