@@ -177,12 +177,16 @@ class Assistant:
         ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
         return lambda sentence: sentence if detect(sentence) == target else translate(sentence, target, ask)
 
-    def _for_reader(self, sentences: Sequence[Sentence], language: str) -> list[Sentence]:
-        """The checked sentences translated into the question's `language`, each with its markers.
-        A sentence stays as checked when its translation is not in that language or states other
-        figures ("174亿" for "174 billion"): a checked sentence in the passages' language is better
-        than a translation nobody checked."""
+    def _for_reader(self, sentences: Sequence[Sentence], passages: Sequence[Passage], target: str,
+                    language: str) -> list[Sentence]:
+        """The checked sentences (in the passages' language, `target`) translated into the question's
+        `language`, each with its markers. A translation is shown only if it is in that language,
+        states no figure its sentence does not ("174亿" for "174 billion"), and passes the checks a
+        sentence written in that language passes (translated back, against the passages it cites):
+        the translator renamed people and companies ("Li Qiang" became 李克强, "Unitree" 优必胜; seed_zh,
+        tune). Otherwise the checked sentence itself is shown."""
         ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
+        back = self._translator(target, language)
         out = []
         for s in sentences:
             if not s.supported or detect(strip_markers(s.text)) == language:
@@ -190,7 +194,11 @@ class Assistant:
                 continue
             shown = translate(strip_markers(s.text), language, ask)
             if shown and detect(shown) == language and same_figures(strip_markers(s.text), shown):
-                s = replace(s, text=with_markers(strip_markers(shown), s.cites))
+                shown = with_markers(strip_markers(shown), s.cites)
+                checked, _ = check_answer(shown, passages, self.embedder.encode, self.policy,
+                                          judge=self.verifier.support if self.verifier else None, translate=back)
+                if checked and all(c.supported for c in checked):
+                    s = replace(s, text=shown)
             out.append(s)
         return out
 
@@ -250,7 +258,7 @@ class Assistant:
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
         if answered and mode == "translate" and target != language:
             translating = time.perf_counter()
-            sentences = self._for_reader(sentences, language)
+            sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 

@@ -258,21 +258,32 @@ def test_answers_may_be_kept_in_the_documents_language(make_assistant):
 
 def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_then_translated(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达150吨。", judge=True)
+                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True)
     answer = assistant.ask("蓝鲸有多重？")
-    rewrite, prompt, translation = assistant.generator.prompts
+    rewrite, prompt, translation, back = assistant.generator.prompts
     assert prompt[1]["content"].endswith(render("language_passages", language="English"))
     assert translation[1]["content"] == "An adult blue whale can weigh up to 150 tonnes." and "into Chinese" in translation[0]["content"]
+    assert back[1]["content"] == "成年蓝鲸体重可达150吨。" and "into English" in back[0]["content"], "the translation is checked too"
     assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
     (c,) = answer.citations
     assert c.quote == "An adult can weigh up to 150 tonnes." and "translation" in answer.timings
-    # The judge read the English sentence (support) and the Chinese question with it (relevance).
-    assert [m[1]["content"] for m in assistant.generator.judged if "蓝鲸" in m[1]["content"]]
+    support, relevance, translated = (m[1]["content"] for m in assistant.generator.judged)
+    assert "Claim: An adult blue whale" in support and "Question: 蓝鲸有多重？" in relevance
+    assert "Claim: An adult blue whale" in translated, "the translation is judged as its English back-translation"
+
+
+def test_a_translation_that_fails_its_own_check_is_not_shown(make_assistant):
+    # Support 0.9 and relevance 0.9 for the English sentence; 0.1 for the translation read back.
+    assistant = make_assistant("Who is the largest animal?", "The blue whale is the largest animal ever known [1].",
+                               "蓝鲸是已知最大的动物。", "The fin whale is the largest animal ever known.", judge=True,
+                               verdicts=(0.9, 0.9, 0.1))
+    answer = assistant.ask("最大的动物是什么？")
+    assert not answer.refused and answer.text == "The blue whale is the largest animal ever known [1]."
 
 
 def test_a_translation_that_states_another_figure_is_not_shown(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达1500吨。", judge=True)
+                               "成年蓝鲸体重可达1500吨。", judge=True)  # never read back: its figure differs
     answer = assistant.ask("蓝鲸有多重？")
     assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
 
