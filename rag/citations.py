@@ -167,15 +167,38 @@ _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
 _NUMBER_WORDS.update({w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)})
 
 
+# Chinese numerals: a passage in Chinese writes "两百元" or "三十天" where an answer, or an answer's
+# translation, writes 200 or 30 (zh_docs, tune: two right answers refused before the judge saw them).
+_ZH_DIGITS = dict(zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9)))
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
+_ZH_SECTIONS = {"万": 10**4, "亿": 10**8}
+_ZH_NUMERAL = re.compile("[" + "".join([*_ZH_DIGITS, *_ZH_UNITS, *_ZH_SECTIONS]) + "]+")
+
+
+def zh_numeral(text: str) -> int:
+    """The value of a run of Chinese numerals: 两百 200, 三十 30, 十二 12, 一百五十 150."""
+    total = section = digit = 0
+    for ch in text:
+        if ch in _ZH_DIGITS:
+            digit = _ZH_DIGITS[ch]
+        elif ch in _ZH_UNITS:
+            section, digit = section + (digit or 1) * _ZH_UNITS[ch], 0
+        else:
+            total, section, digit = total + (section + digit) * _ZH_SECTIONS[ch], 0, 0
+    return total + section + digit
+
+
 def stated_numbers(text: str) -> set[str]:
-    """The figures a passage states, in digits or as number words. Only the candidate filter reads
-    these, before the judge; near-verbatim and the judge-free rule still want the digits themselves."""
+    """The figures a passage states, in digits, as English number words or as Chinese numerals.
+    Only the candidate filter reads these, before the judge; near-verbatim and the judge-free rule
+    still want the digits themselves. A stray value ("一" in 统一) only lets the judge look."""
     found = set()
     for tens, unit in re.findall(r"\b([a-z]+)(?:-([a-z]+))?\b", text.lower()):
         if tens in _NUMBER_WORDS and unit in _NUMBER_WORDS and int(_NUMBER_WORDS[tens]) >= 20:
             found.add(str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS[unit])))  # forty-two
         else:
             found |= {_NUMBER_WORDS[w] for w in (tens, unit) if w in _NUMBER_WORDS}
+    found |= {str(zh_numeral(run)) for run in _ZH_NUMERAL.findall(text) if run not in _ZH_SECTIONS}
     return numbers(text) | found
 
 
@@ -200,6 +223,22 @@ def same_figures(sentence: str, translation: str) -> bool:
     word: "three to five" may become "3到5"). A translation may drop a figure, never change one."""
     stated = figure_values(sentence) | {Decimal(n) for n in stated_numbers(sentence)}
     return figure_values(translation) <= {v.normalize() for v in stated}
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'’&][A-Za-z0-9]+)*")
+
+
+def names_kept(sentence: str, translation: str, rare: Callable[[str], bool]) -> bool:
+    """Whether a translation keeps, as written, every name of `sentence` that `rare(word)` says the
+    translator may not know (a word its model spells in several tokens: "Unitree", "Qiang"), and
+    adds no word in Latin letters that the sentence lacks ("MinMax" for "MiniMax"). Words it knows
+    ("China", "Congress"), and abbreviations such as "R&D", it may translate."""
+    def words(text: str) -> set[str]:
+        return {re.sub(r"['’]s$", "", w).lower() for w in _LATIN_WORD.findall(text)}
+
+    kept, source = words(translation), words(sentence)
+    names = {w.lower() for w in _LATIN_WORD.findall(sentence) if w[0].isupper() and w.isalnum() and rare(w)}
+    return names <= kept and kept <= source
 
 
 def overlap(claim: str, passage: str) -> float:

@@ -43,9 +43,11 @@ def rewrite(question: str, language: str, generate: Callable[[list[dict[str, str
     return lines[0] if lines else ""
 
 
-def translate(text: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:
-    """`text` (a sentence of an answer) in `language`, written by the generator; "" if it wrote nothing."""
-    return " ".join(_ask("translate_system", text, language, generate).split())
+def translate(text: str, language: str, generate: Callable[[list[dict[str, str]]], str],
+              prompt: str = "translate_system") -> str:
+    """`text` (a sentence of an answer) in `language`, written by the generator; "" if it wrote nothing.
+    `prompt` "translate_answer_system" also asks it to keep names in Latin letters (for the reader)."""
+    return " ".join(_ask(prompt, text, language, generate).split())
 
 
 def _ask(prompt: str, text: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:

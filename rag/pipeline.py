@@ -17,8 +17,8 @@ from functools import cached_property, partial
 
 import numpy as np
 
-from rag.citations import (REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, same_figures,
-                           strip_markers, with_markers)
+from rag.citations import (REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, names_kept,
+                           same_figures, strip_markers, with_markers)
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import ConfigError, IndexMissingError, QuestionError
@@ -181,19 +181,22 @@ class Assistant:
                     language: str) -> list[Sentence]:
         """The checked sentences (in the passages' language, `target`) translated into the question's
         `language`, each with its markers. A translation is shown only if it is in that language,
-        states no figure its sentence does not ("174亿" for "174 billion"), and passes the checks a
-        sentence written in that language passes (translated back, against the passages it cites):
-        the translator renamed people and companies ("Li Qiang" became 李克强, "Unitree" 优必胜; seed_zh,
-        tune). Otherwise the checked sentence itself is shown."""
+        states no figure its sentence does not ("174亿" for "174 billion"), keeps the names its model
+        may not know in Latin letters, and passes the checks a sentence written in that language
+        passes (translated back): the translator renamed people and companies ("Li Qiang" became
+        李克强, "Unitree" 优必胜, "MiniMax" MinMax; seed_zh, tune). Otherwise the checked sentence itself
+        is shown."""
         ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
         back = self._translator(target, language)
+        rare = lambda word: self.generator.count_tokens(" " + word) > 1  # noqa: E731
         out = []
         for s in sentences:
             if not s.supported or detect(strip_markers(s.text)) == language:
                 out.append(s)
                 continue
-            shown = translate(strip_markers(s.text), language, ask)
-            if shown and detect(shown) == language and same_figures(strip_markers(s.text), shown):
+            shown = translate(strip_markers(s.text), language, ask, "translate_answer_system")
+            if (shown and detect(shown) == language and same_figures(strip_markers(s.text), shown)
+                    and names_kept(strip_markers(s.text), shown, rare)):
                 shown = with_markers(strip_markers(shown), s.cites)
                 checked, _ = check_answer(shown, passages, self.embedder.encode, self.policy,
                                           judge=self.verifier.support if self.verifier else None, translate=back)

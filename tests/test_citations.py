@@ -126,3 +126,12 @@ def test_markers_go_before_the_final_stop_in_either_script():
 
     assert with_markers("It weighs 150 tonnes.", (1, 3)) == "It weighs 150 tonnes [1][3]."
     assert with_markers("重达150吨。", (2,)) == "重达150吨 [2]。"
+
+
+def test_chinese_numerals_in_a_passage_count_as_its_figures_before_the_judge():
+    from rag.citations import stated_numbers, zh_numeral
+
+    assert [zh_numeral(x) for x in ("两百", "三十", "十二", "一百五十", "两千零二十四", "三万五千")] == [
+        200, 30, 12, 150, 2024, 35000]
+    assert {"200", "5"} <= stated_numbers("出差每天打车费最多报销两百元，年假可结转五天。")
+    assert "300" not in stated_numbers("出差每天打车费最多报销两百元。")

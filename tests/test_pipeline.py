@@ -262,7 +262,7 @@ def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_
     answer = assistant.ask("蓝鲸有多重？")
     rewrite, prompt, translation, back = assistant.generator.prompts
     assert prompt[1]["content"].endswith(render("language_passages", language="English"))
-    assert translation[1]["content"] == "An adult blue whale can weigh up to 150 tonnes." and "into Chinese" in translation[0]["content"]
+    assert translation[1]["content"] == "An adult blue whale can weigh up to 150 tonnes." and "into Chinese" in translation[0]["content"] and "Latin letters" in translation[0]["content"]
     assert back[1]["content"] == "成年蓝鲸体重可达150吨。" and "into English" in back[0]["content"], "the translation is checked too"
     assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
     (c,) = answer.citations

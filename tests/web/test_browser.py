@@ -470,7 +470,7 @@ def test_a_question_in_chinese_gets_a_chinese_answer_citing_an_english_quote(tmp
         def stream(self, messages, *, max_tokens=256):
             system = messages[0]["content"]
             self.replies = ["How much can a blue whale weigh?" if system == render("rewrite_system", language="English")
-                            else "成年蓝鲸的体重可达150吨。" if system == render("translate_system", language="Chinese")
+                            else "成年蓝鲸的体重可达150吨。" if system == render("translate_answer_system", language="Chinese")
                             else "An adult blue whale can weigh up to 150 tonnes." if system == render("translate_system", language="English")
                             else "An adult blue whale can weigh up to 150 tonnes [1]."]
             yield from super().stream(messages, max_tokens=max_tokens)
