@@ -63,12 +63,14 @@ class Config:
     wide_passages: int = 6
     hop_from: int = 1
     # How a question asked in another language than its passages' is answered. "translate": the
-    # answer is written and checked in the passages' language, exactly as a question asked in it
-    # would be, and each checked sentence is then translated for the reader (a translation whose
-    # figures differ from its sentence's is not shown: the checked sentence is). "direct": the
-    # generator writes in the question's language and each sentence is checked as its translation
-    # into the passages' (that kept a small model's mixed-language replies, "低-altitude经济").
-    # "documents": the answer stays in the passages' language. Chosen on seed_zh (tune): README
+    # answer is written and checked in the passages' language, as a question asked in it would be,
+    # and each checked sentence is then translated for the reader (shown only if the translation
+    # keeps its figures and names and passes the checks itself; otherwise the checked sentence is);
+    # an English question is answered in English all the same (over Chinese passages, told to write
+    # in Chinese, the model declined 3 of 5 English zh_docs questions it answers in English).
+    # "direct": the generator writes in the question's language and each sentence is checked as its
+    # translation into the passages' (mixed-language replies, "低-altitude经济"). "documents": the
+    # answer stays in the passages' language. Chosen on seed_zh and zh_docs (tune): README
     # "Questions in other languages".
     answer_language: str = "translate"
     # Longest answer, in model tokens.

@@ -214,8 +214,8 @@ class Assistant:
         if mode not in ANSWER_LANGUAGES:
             raise ConfigError(f"answer_language {mode!r} is not one of {', '.join(ANSWER_LANGUAGES)}")
         target = self._passages_language(passages, language)
-        messages = build_messages(question, passages, previous, language if mode == "direct" else target,
-                                  asked_in=language)
+        draft = language if mode == "direct" or (mode == "translate" and language == "en") else target
+        messages = build_messages(question, passages, previous, draft, asked_in=language)
         generating = time.perf_counter()
         declining = None
         if self.verifier is not None:  # the model's own estimate that these passages hold no answer
@@ -259,7 +259,7 @@ class Assistant:
         answered = (bool(supported and citations) and backed
                     and (relevance is None or relevance >= self.config.answers_min))
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
-        if answered and mode == "translate" and target != language:
+        if answered and mode == "translate" and draft != language:
             translating = time.perf_counter()
             sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating

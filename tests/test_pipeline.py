@@ -331,3 +331,26 @@ def test_in_a_mixed_folder_a_question_is_searched_as_asked_and_in_the_other_lang
     (leave,) = [h for h in answer.hits if h.doc_id == "leave.txt"]
     assert leave.bm25_rank == 1, "found first by BM25 over character pairs"
     assert answer.refused and answer.text == render("refusal_zh")
+
+
+def test_an_english_question_over_chinese_documents_is_answered_in_english_and_checked_in_chinese(
+        tmp_path, store, embedder, config):
+    import dataclasses
+
+    from conftest import ScriptedGenerator
+    from rag.indexing import index_path
+    from rag.pipeline import Assistant
+
+    corpus = tmp_path / "zh"
+    corpus.mkdir()
+    (corpus / "leave.txt").write_text("员工每年享有十五天带薪年假。年假须提前五个工作日申请。", encoding="utf-8")
+    index_path(corpus, store, embedder, config)
+    cfg = dataclasses.replace(config, min_dense_score=-1.0, judge=False)  # hashed words: one Chinese "word"
+    generator = ScriptedGenerator("员工每年有几天带薪年假？", "Employees get fifteen days of paid annual leave a year [1].",
+                                  "员工每年享有十五天带薪年假。")
+    answer = Assistant(cfg, store, embedder, generator).ask("How many days of paid annual leave do employees get?")
+    rewrite, prompt, check = generator.prompts
+    assert prompt[1]["content"].endswith("Question: How many days of paid annual leave do employees get?")
+    assert "into Chinese" in check[0]["content"] and "Latin letters" not in check[0]["content"], "checked in Chinese"
+    assert not answer.refused and answer.text == "Employees get fifteen days of paid annual leave a year [1]."
+    assert answer.citations[0].quote == "员工每年享有十五天带薪年假。" and "translation" not in answer.timings
