@@ -135,3 +135,17 @@ def test_chinese_numerals_in_a_passage_count_as_its_figures_before_the_judge():
         200, 30, 12, 150, 2024, 35000]
     assert {"200", "5"} <= stated_numbers("出差每天打车费最多报销两百元，年假可结转五天。")
     assert "300" not in stated_numbers("出差每天打车费最多报销两百元。")
+
+
+def test_a_translation_keeps_the_names_its_model_may_not_know_and_invents_none():
+    from rag.citations import names_kept
+
+    known = {"The", "China", "Premier", "Li", "Group", "AI", "Robotics", "Spring", "Festival"}
+    rare = lambda word: word not in known  # noqa: E731  (the model: several tokens for a rare name)
+    sentence = "Premier Li Qiang said China will back Unitree Robotics."
+    assert names_kept(sentence, "Li Qiang总理表示中国将支持Unitree Robotics。", rare)
+    assert names_kept(sentence, "Li Qiang总理表示中国将支持Unitree机器人公司。", rare), "known words may be translated"
+    assert not names_kept(sentence, "李克强总理表示中国将支持Unitree Robotics。", rare), "a renamed person"
+    assert not names_kept(sentence, "Li Qiang总理表示中国将支持优必胜。", rare), "a renamed company"
+    assert not names_kept("Zhipu AI and MiniMax.", "Zhipu AI和MinMax。", rare), "a misspelt name is added"
+    assert names_kept("China's R&D spending rose.", "中国的研发支出增加了。", rare), "abbreviations may be translated"

@@ -256,13 +256,15 @@ def test_answers_may_be_kept_in_the_documents_language(make_assistant):
     assert answer.text == "An adult blue whale can weigh up to 150 tonnes [1]." and len(assistant.generator.prompts) == 2
 
 
-def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_then_translated(make_assistant):
+def test_in_translate_mode_the_answer_is_written_and_checked_in_the_documents_language_then_translated(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True)
+                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True,
+                               answer_language="translate")
     answer = assistant.ask("蓝鲸有多重？")
     rewrite, prompt, translation, back = assistant.generator.prompts
     assert prompt[1]["content"].endswith(render("language_passages", language="English"))
-    assert translation[1]["content"] == "An adult blue whale can weigh up to 150 tonnes." and "into Chinese" in translation[0]["content"] and "Latin letters" in translation[0]["content"]
+    assert translation[1]["content"] == "An adult blue whale can weigh up to 150 tonnes."
+    assert "into Chinese" in translation[0]["content"] and "Latin letters" in translation[0]["content"]
     assert back[1]["content"] == "成年蓝鲸体重可达150吨。" and "into English" in back[0]["content"], "the translation is checked too"
     assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
     (c,) = answer.citations
@@ -272,24 +274,42 @@ def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_
     assert "Claim: An adult blue whale" in translated, "the translation is judged as its English back-translation"
 
 
+def test_a_translation_that_drops_a_name_the_model_may_not_know_is_not_shown(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
+                               "成年蓝鲸体重可达150吨。", judge=True, answer_language="translate")
+    assistant.generator.count_tokens = lambda text: 2  # every word rare: "An" had to stay as written
+    answer = assistant.ask("蓝鲸有多重？")
+    assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
+    assert len(assistant.generator.prompts) == 3, "not read back: it failed before"
+
+
+def test_by_default_a_question_in_another_language_is_answered_in_it_directly(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达150吨 [1]。",
+                               "An adult blue whale can weigh up to 150 tonnes.", judge=True)
+    answer = assistant.ask("蓝鲸有多重？")
+    assert assistant.generator.prompts[1][1]["content"].endswith(render("language", language="Chinese"))
+    assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。" and "translation" not in answer.timings
+
+
 def test_a_translation_that_fails_its_own_check_is_not_shown(make_assistant):
     # Support 0.9 and relevance 0.9 for the English sentence; 0.1 for the translation read back.
     assistant = make_assistant("Who is the largest animal?", "The blue whale is the largest animal ever known [1].",
                                "蓝鲸是已知最大的动物。", "The fin whale is the largest animal ever known.", judge=True,
-                               verdicts=(0.9, 0.9, 0.1))
+                               verdicts=(0.9, 0.9, 0.1), answer_language="translate")
     answer = assistant.ask("最大的动物是什么？")
     assert not answer.refused and answer.text == "The blue whale is the largest animal ever known [1]."
 
 
 def test_a_translation_that_states_another_figure_is_not_shown(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达1500吨。", judge=True)  # never read back: its figure differs
+                               "成年蓝鲸体重可达1500吨。", judge=True, answer_language="translate")  # not read back
     answer = assistant.ask("蓝鲸有多重？")
     assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
 
 
 def test_a_refused_question_is_not_translated(make_assistant):
-    assistant = make_assistant("Which colour is the library door?", "NOT_FOUND", "NOT_FOUND", judge=True)
+    assistant = make_assistant("Which colour is the library door?", "NOT_FOUND", "NOT_FOUND", judge=True,
+                               answer_language="translate")
     answer = assistant.ask("图书馆的门是什么颜色？")
     assert answer.refused and "translation" not in answer.timings
     assert not any("Translate the user's sentence" in p[0]["content"] for p in assistant.generator.prompts)

@@ -464,23 +464,21 @@ def test_a_question_in_chinese_gets_a_chinese_answer_citing_an_english_quote(tmp
     from rag.web.ui import EXAMPLES, create_app
 
     class Bilingual(ScriptedGenerator):
-        """Rewrites the question into English when asked to, answers in English and translates the
-        checked answer into Chinese; judges say yes."""
+        """Rewrites the question into English when asked to, then answers in Chinese; judges say yes."""
 
         def stream(self, messages, *, max_tokens=256):
             system = messages[0]["content"]
             self.replies = ["How much can a blue whale weigh?" if system == render("rewrite_system", language="English")
-                            else "成年蓝鲸的体重可达150吨。" if system == render("translate_answer_system", language="Chinese")
-                            else "An adult blue whale can weigh up to 150 tonnes." if system == render("translate_system", language="English")
-                            else "An adult blue whale can weigh up to 150 tonnes [1]."]
+                            else "An adult can weigh up to 150 tonnes." if system == render("translate_system", language="English")
+                            else "成年蓝鲸的体重可达一百五十吨 [1]。"]
             yield from super().stream(messages, max_tokens=max_tokens)
 
         def first_token_probabilities(self, messages):
-            self.replies = ["An"]
+            self.replies = ["成年"]
             return super().first_token_probabilities(messages)
 
     assistant, config = _fake_assistant(tmp_path)
-    config = dataclasses.replace(config, judge=True)
+    config = dataclasses.replace(config, judge=True, answer_language="direct")
     assistant = dataclasses.replace(assistant, config=config, generator=Bilingual())
     with running(create_app(assistant, config)) as url:
         page = browser.new_context().new_page()
@@ -491,7 +489,7 @@ def test_a_question_in_chinese_gets_a_chinese_answer_citing_an_english_quote(tmp
         page.keyboard.insert_text("蓝鲸有多重？")  # as an input method commits composed text
         page.click("#send")
         page.wait_for_selector("#chat .answer a.cite", timeout=TIMEOUT_MS)
-        assert page.inner_text("#chat .answer").startswith("成年蓝鲸的体重可达150吨")
+        assert page.inner_text("#chat .answer").startswith("成年蓝鲸的体重可达一百五十吨")
         quote = page.inner_text("#sources .source mark")
         assert quote == "An adult can weigh up to 150 tonnes.", "the quote stays in the document's English"
         shot(page, "browser-15-chinese")
