@@ -89,10 +89,6 @@ class Config:
     support_min: float = 0.6
     answers_min: float = 0.5
     decline_from: float = 0.3
-    # When an answer of several supported sentences responds to its question as a whole, each is
-    # judged alone too, and those below this P(yes) are left out (the best one always stays); 0
-    # turns this off. MEASURED BELOW.
-    sentence_answers_min: float = 0.0
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

@@ -264,8 +264,6 @@ class Assistant:
         cited = {c.n for q, c in enumerate(citations) if any(s.supported and q in s.quotes for s in sentences)}
         backed = years_backed(question, [evidence_text(p) for p in passages if p.n in cited])
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
-        if answered and verifier is not None:
-            sentences = self._focus(question, sentences, verifier)
         kept = {q for s in sentences if s.supported for q in s.quotes}
         citations = [c for q, c in enumerate(citations) if q in kept]
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
@@ -274,22 +272,6 @@ class Assistant:
             sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
-
-    def _focus(self, question: str, sentences: list[Sentence], verifier: Verifier) -> list[Sentence]:
-        """The supported sentences of an answer that responds to `question` as a whole, less those
-        that alone do not (P(yes) below Config.sentence_answers_min), keeping the best one. Each
-        passage states its sentence, but the model pads an answer with true sentences from other
-        passages that answer nothing asked."""
-        floor = self.config.sentence_answers_min
-        supported = [i for i, s in enumerate(sentences) if s.supported]
-        if floor <= 0 or len(supported) < 2:
-            return sentences
-        out = list(sentences)
-        for i in supported:
-            out[i] = replace(out[i], answers=verifier.answer_score(question, strip_markers(out[i].text)))
-        best = max(supported, key=lambda i: out[i].answers)
-        return [replace(s, supported=False) if i in supported and i != best and s.answers < floor else s
-                for i, s in enumerate(out)]
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the

@@ -104,7 +104,6 @@ class Sentence:
     score: float = 0.0  # lexical and embedding match with the best supporting passage sentence (0..1)
     judged: float | None = None  # the judge's highest P(the passage states it), when it was asked
     quotes: tuple[int, ...] = ()  # positions, in check_answer's list of citations, of those supporting it
-    answers: float | None = None  # the judge's P(this sentence alone responds to the question), when asked
 
 
 @dataclass(frozen=True)
@@ -136,8 +135,7 @@ class Answer:
                 for c in self.citations
             ],
             "unsupported": list(self.unsupported),
-            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged,
-                           "answers": s.answers}
+            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged}
                           for s in self.sentences],
             "relevance": self.relevance,
             "declining": self.declining,

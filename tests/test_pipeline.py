@@ -214,26 +214,6 @@ def test_sentences_that_answer_together_keep_all_their_citations(make_assistant)
     assert len(answer.citations) == 2
 
 
-def test_a_true_sentence_that_alone_answers_nothing_asked_is_left_out(make_assistant):
-    # The whole answer responds (0.8); alone, the library sentence does not (0.05), the whale one does.
-    # Both sentences are near-verbatim (no support judge); the passages are whales [1], library [3].
-    reply = "An adult can weigh up to 150 tonnes [1]. The central library opens at 9 am [3]."
-    assistant = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.05), sentence_answers_min=0.2)
-    answer = assistant.ask("How much can an adult blue whale weigh?")
-    assert [p.doc_id for p in answer.passages][::2] == ["whales.txt", "library.md"]
-    assert answer.text == "An adult can weigh up to 150 tonnes [1]."
-    assert [c.doc_id for c in answer.citations] == ["whales.txt"]
-    assert answer.unsupported == ("The central library opens at 9 am [3].",)
-    assert [s.answers for s in answer.sentences] == [0.9, 0.05]
-
-
-def test_the_best_sentence_stays_when_none_answers_alone(make_assistant):
-    reply = "Blue whales are the largest animals ever known [1]. An adult can weigh up to 150 tonnes [1]."
-    assistant = make_assistant(reply, judge=True, verdicts=(0.7, 0.1, 0.15), sentence_answers_min=0.2)
-    answer = assistant.ask("What do we know about blue whales?")
-    assert answer.text == "An adult can weigh up to 150 tonnes [1]." and len(answer.citations) == 1
-
-
 def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_in_it(make_assistant):
     # The toy corpus is English: the scripted model first rewrites the Chinese question, then answers.
     assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。",
