@@ -122,7 +122,7 @@ class Assistant:
         rewrites, languages = self._rewrites(question, language, groups)
         queries = [question] if language in languages or not rewrites else []
         queries += [f"{previous} {question}"] if previous else []
-        queries += rewrites.values()
+        queries += rewrites
         timings = {"rewrite": time.perf_counter() - started} if rewrites else {}
         vectors = self.embedder.encode_queries(queries)
         hits = self.retriever.search_all(queries, self.config.top_k, vectors=vectors, groups=groups)
@@ -137,11 +137,6 @@ class Assistant:
                                    sources=sources)
         timings["prompt"] = time.perf_counter() - started - timings["retrieval"] - timings.get("rewrite", 0.0)
         attempt = yield from self._attempt(question, previous, passages, timings, started, language)
-        wording = rewrites.get(self._passages_language(passages, language))
-        if not attempt.answered and is_refusal(attempt.raw) and wording and self.config.answer_language != "direct":
-            # Declined as asked: read once more as rewritten into the passages' language (the
-            # relevance judge still gets the question as asked). MEASURED BELOW.
-            attempt = yield from self._attempt(question, previous, passages, timings, started, language, wording)
         if not attempt.answered and self.config.escalate:
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
@@ -154,7 +149,7 @@ class Assistant:
                 attempt, hits = second, wide
         yield self._answer(question, query, hits, attempt, timings, started, language)
 
-    def _rewrites(self, question: str, language: str, groups: Groups) -> tuple[dict[str, str], set[str]]:
+    def _rewrites(self, question: str, language: str, groups: Groups) -> tuple[list[str], set[str]]:
         """The question rewritten into each other language the asker's documents are written in, and
         those languages. On the Chinese seed questions over English documents (tune), dense evidence
         recall@5 was 0.24 as asked, 0.93 rewritten and 0.46 with both fused (MiniLM; e5-small: 0.85,
@@ -164,8 +159,8 @@ class Assistant:
         total = sum(counts.values())
         languages = {lang for lang, n in counts.items() if lang and n >= LANGUAGE_SHARE * total}
         ask = partial(generate, self.generator, max_tokens=REWRITE_TOKENS)
-        texts = {target: rewrite(question, target, ask) for target in sorted(languages - {language})}
-        return {target: text for target, text in texts.items() if text}, languages
+        texts = (rewrite(question, target, ask) for target in sorted(languages - {language}))
+        return [text for text in texts if text], languages
 
     def _passages_language(self, passages: Sequence[Passage], language: str) -> str:
         """The language most of `passages` are written in (`language` when there are none)."""
@@ -211,9 +206,8 @@ class Assistant:
         return out
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
-                 started: float, language: str = "en", wording: str = "") -> Gen[str, None, Attempt]:
-        """Generate over `passages` (streamed) and verify what came back. With `wording`, the question
-        rewritten into the passages' language, the model reads that instead and writes in it."""
+                 started: float, language: str = "en") -> Gen[str, None, Attempt]:
+        """Generate over `passages` (streamed) and verify what came back."""
         if not passages:
             return Attempt(())
         mode = self.config.answer_language
@@ -221,9 +215,7 @@ class Assistant:
             raise ConfigError(f"answer_language {mode!r} is not one of {', '.join(ANSWER_LANGUAGES)}")
         target = self._passages_language(passages, language)
         draft = language if mode == "direct" or (mode == "translate" and language == "en") else target
-        if wording:
-            draft = target
-        messages = build_messages(wording or question, passages, previous, draft, asked_in=target if wording else language)
+        messages = build_messages(question, passages, previous, draft, asked_in=language)
         generating = time.perf_counter()
         declining = None
         if self.verifier is not None:  # the model's own estimate that these passages hold no answer

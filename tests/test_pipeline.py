@@ -274,20 +274,6 @@ def test_in_translate_mode_the_answer_is_written_and_checked_in_the_documents_la
     assert "Claim: An adult blue whale" in translated, "the translation is judged as its English back-translation"
 
 
-def test_a_question_declined_as_asked_is_read_once_more_as_rewritten_into_the_documents_language(make_assistant):
-    replies = ("How much can a blue whale weigh?", "NOT_FOUND", "An adult blue whale can weigh up to 150 tonnes [1].",
-               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.")
-    assistant = make_assistant(*replies, answer_language="translate", escalate=False)
-    answer = assistant.ask("蓝鲸有多重？")
-    rewrite, asked, reread, *_ = assistant.generator.prompts
-    assert asked[1]["content"].endswith(render("language_passages", language="English"))
-    assert reread[1]["content"].endswith("Question: How much can a blue whale weigh?"), "an English prompt, as if asked in English"
-    assert asked[1]["content"].split("Question:")[0] == reread[1]["content"].split("Question:")[0], "the same passages"
-    assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
-    direct = make_assistant(*replies, answer_language="direct", escalate=False)
-    assert direct.ask("蓝鲸有多重？").refused and len(direct.generator.prompts) == 2
-
-
 def test_a_translation_that_drops_a_name_the_model_may_not_know_is_not_shown(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
                                "成年蓝鲸体重可达150吨。", judge=True, answer_language="translate")
