@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.config import Config
 from rag.embedding import Embedder, load_embedder
-from rag.errors import ConfigError, LoadError
+from rag.errors import ConfigError, LoadError, RagError
 from rag.indexing import Prepared, Progress, chunk
 from rag.loaders import find_files, load_document, read_manifest
 from rag.types import Document
@@ -82,8 +82,14 @@ class RayCluster:
             raise ConfigError("indexing on Ray needs the scale extra: pip install -e '.[scale]'") from None
         self._started = not ray.is_initialized()
         if self._started:
-            ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=False)
+            try:
+                ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING, configure_logging=False)
+            except Exception as exc:  # Ray raises bare Exception/ConnectionError when its processes fail
+                ray.shutdown()  # stop whatever half-started, so no raylet outlives the command
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise RagError(f"Ray at {address or 'a new local instance'}: could not start or connect: "
+                               f"{reason}") from exc
         cpus = ray.cluster_resources().get("CPU", 1.0)
         self.size = max(1, workers or int(cpus))
         make_embedder = make_embedder or functools.partial(load_embedder, config.embedder)
