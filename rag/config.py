@@ -89,9 +89,6 @@ class Config:
     support_min: float = 0.6
     answers_min: float = 0.5
     decline_from: float = 0.3
-    # An answer stands only if the judge puts grounded_min or more on its cited passages answering
-    # the question (Verifier.grounded); 0 turns the check off. Chosen on the tune sets: (pending).
-    grounded_min: float = 0.0
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

@@ -68,7 +68,6 @@ class Attempt:
     answered: bool = False  # some sentence is supported and the answer responds to the question
     relevance: float | None = None  # the judge's P(the supported sentences answer the question)
     declining: float | None = None  # the model's P(its reply starts NOT_FOUND), read before it writes
-    grounded: float | None = None  # the judge's P(the cited passages answer the question)
 
     @property
     def text(self) -> str:
@@ -257,15 +256,6 @@ class Assistant:
         cited = {c.n for q, c in enumerate(citations) if any(s.supported and q in s.quotes for s in sentences)}
         backed = years_backed(question, [evidence_text(p) for p in passages if p.n in cited])
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
-        grounded = None
-        if answered and verifier is not None and self.config.grounded_min > 0:
-            # Last, and only for an answer that passed the rest: the passages it cites, read with the
-            # question alone, must answer it (Verifier.grounded). Same second chance as above.
-            evidence = [evidence_text(p) for p in passages if p.n in cited]
-            grounded = verifier.grounded(question, evidence)
-            if previous and grounded < self.config.grounded_min:
-                grounded = max(grounded, verifier.grounded(question, evidence, previous))
-            answered = grounded >= self.config.grounded_min
         kept = {q for s in sentences if s.supported for q in s.quotes}
         citations = [c for q, c in enumerate(citations) if q in kept]
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
@@ -273,8 +263,7 @@ class Assistant:
             translating = time.perf_counter()
             sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
-        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining,
-                       grounded)
+        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
@@ -322,7 +311,7 @@ class Assistant:
         timings["total"] = time.perf_counter() - started
         common = dict(question=question, passages=attempt.passages, hits=tuple(hits), query=query, raw=attempt.raw,
                       timings=timings, sentences=attempt.sentences, relevance=attempt.relevance,
-                      declining=attempt.declining, grounded=attempt.grounded)
+                      declining=attempt.declining)
         if not attempt.answered:
             return Answer(text=refusal_text(language), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)

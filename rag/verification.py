@@ -1,12 +1,9 @@
 """Meaning-level checks of an answer, with the generator as a one-word judge scored by P(yes).
 
-Three questions are put to the judge, each in a fresh prompt:
+Two questions are put to the judge, each in a fresh prompt:
 - support: does the cited passage state this sentence of the answer?
 - answers: does the answer give what the question asks for (the same subject, year, place, unit)?
   A true sentence about another year answers a different question.
-- grounded: do the cited passages, read with the question and without the answer, answer it? A
-  fluent answer to a question the passages are only near ("what country is south of the United
-  States?" over a passage on the Southern United States) passes the first two.
 
 The thresholds on P(yes) were chosen on the tune half of the labelled claim set and measured on its
 test half (`rag eval claims`, rag/evals/claims.py); the numbers are in Config.
@@ -46,14 +43,6 @@ class Verifier:
         return self.score([
             {"role": "system", "content": render("answers_system")},
             {"role": "user", "content": render("answers_user", history=history_block(previous), question=question, answer=answer)},
-        ])
-
-    def grounded(self, question: str, passages: Sequence[str], previous: str = "") -> float:
-        """P(the passages answer the question), the answer not shown."""
-        return self.score([
-            {"role": "system", "content": render("grounded_system")},
-            {"role": "user", "content": render("grounded_user", history=history_block(previous), question=question,
-                                               passages="\n\n".join(" ".join(p.split()) for p in passages))},
         ])
 
 

@@ -206,28 +206,6 @@ def test_an_answer_that_fails_as_a_whole_is_refused_even_if_one_sentence_would_p
     assert len(assistant.generator.judged) == 2, "one answer judge per attempt, none per sentence"
 
 
-def test_an_answer_whose_passages_do_not_answer_the_question_is_refused(make_assistant):
-    # Stated (near-verbatim) and judged a reply to the question (0.9), but its passage, read with the
-    # question and without the answer, is judged not to answer it (0.2): refused, on each attempt.
-    reply = "An adult can weigh up to 150 tonnes [1]."
-    assistant = make_assistant(reply, "NOT_FOUND", judge=True, grounded_min=0.5, verdicts=(0.9, 0.2))
-    answer = assistant.ask("How much did the heaviest blue whale ever caught weigh?")
-    assert answer.refused and answer.grounded == 0.2 and answer.relevance == 0.9
-    grounded = assistant.generator.judged[1][1]["content"]
-    assert "Question: How much did the heaviest blue whale ever caught weigh?" in grounded
-    assert "Blue whales are the largest animals ever known" in grounded  # the cited passage
-    assert "tonnes [1]" not in grounded and "Reply:" not in grounded  # and not the answer
-
-    kept = make_assistant(reply, judge=True, grounded_min=0.5, verdicts=(0.9, 0.8)).ask("How much can a blue whale weigh?")
-    assert not kept.refused and kept.grounded == 0.8 and kept.text == reply
-
-
-def test_the_grounded_check_is_off_at_zero(make_assistant):
-    assistant = make_assistant("An adult can weigh up to 150 tonnes [1].", judge=True, grounded_min=0.0, verdicts=(0.9,))
-    answer = assistant.ask("How much can a blue whale weigh?")
-    assert not answer.refused and answer.grounded is None and len(assistant.generator.judged) == 1
-
-
 def test_sentences_that_answer_together_keep_all_their_citations(make_assistant):
     reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
     assistant = make_assistant(reply, judge=True, verdicts=(0.8,))
