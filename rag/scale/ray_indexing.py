@@ -68,6 +68,31 @@ class _Worker:
         return os.getpid()
 
 
+# A local start is tried twice, the GCS given 120 s to bind its port instead of Ray's 30: on a busy
+# 2-core CI machine a start timed out twice in two days (the GCS port once, the raylet's registration
+# once), each time in the tests' own process while other Ray instances had just stopped.
+LOCAL_STARTS = 2
+
+
+def start_ray(address: str | None = None, **options) -> None:
+    """ray.init on `address` (None: a new local instance), or a one-line RagError; whatever
+    half-started is stopped, so no raylet outlives a failed start."""
+    import ray
+
+    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
+    tries = 1 if address else LOCAL_STARTS
+    for attempt in range(1, tries + 1):
+        try:
+            ray.init(address=address or None, include_dashboard=False, log_to_driver=False, **options)
+            return
+        except Exception as exc:  # Ray raises bare Exception/ConnectionError/RuntimeError when its processes fail
+            ray.shutdown()
+            if attempt == tries:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise RagError(f"Ray at {address or 'a new local instance'}: could not start or connect: "
+                               f"{reason}") from exc
+
+
 class RayCluster:
     """A pool of `workers` actors on the Ray cluster at `address` (None: start a local Ray instance on
     this machine). `make_embedder` builds the embedder inside each worker (default: the configured
@@ -82,14 +107,7 @@ class RayCluster:
             raise ConfigError("indexing on Ray needs the scale extra: pip install -e '.[scale]'") from None
         self._started = not ray.is_initialized()
         if self._started:
-            try:
-                ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING, configure_logging=False)
-            except Exception as exc:  # Ray raises bare Exception/ConnectionError when its processes fail
-                ray.shutdown()  # stop whatever half-started, so no raylet outlives the command
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise RagError(f"Ray at {address or 'a new local instance'}: could not start or connect: "
-                               f"{reason}") from exc
+            start_ray(address, logging_level=logging.WARNING, configure_logging=False)
         cpus = ray.cluster_resources().get("CPU", 1.0)
         self.size = max(1, workers or int(cpus))
         make_embedder = make_embedder or functools.partial(load_embedder, config.embedder)
