@@ -148,7 +148,7 @@ from pathlib import Path
 import rag.indexing
 from rag.config import Config
 from rag.indexing import index_path
-from rag.scale.ray_indexing import LOCAL_STARTS, RayCluster, start_ray
+from rag.scale.ray_indexing import RayCluster
 from rag.store import Store
 from tests import conftest
 from tests.scale import test_ray
