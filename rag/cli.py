@@ -130,15 +130,20 @@ def main(argv: list[str] | None = None) -> int:
 
 def with_settings(config: Config, settings: list[str]) -> Config:
     """`config` with NAME=VALUE overrides, each value read as the type of the field's current value."""
-    fields = {f.name for f in dataclasses.fields(config)}
+    fields = {f.name: str(f.type) for f in dataclasses.fields(config)}
     changes = {}
     for setting in settings:
         name, sep, value = setting.partition("=")
         if not sep or name not in fields:
             raise ConfigError(f"--set {setting}: expected NAME=VALUE with NAME a setting of rag.config.Config")
         kind = type(getattr(config, name))
+        optional = fields[name].endswith("| None")  # such as "float | None": "none" unsets it
+        if optional:
+            kind = {"float": float, "int": int, "str": str}[fields[name].split("|")[0].strip()]
         try:
-            if kind is bool:
+            if optional and value.lower() == "none":
+                changes[name] = None
+            elif kind is bool:
                 if value.lower() not in ("true", "false", "1", "0", "on", "off"):
                     raise ValueError(value)
                 changes[name] = value.lower() in ("true", "1", "on")

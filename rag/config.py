@@ -89,6 +89,10 @@ class Config:
     support_min: float = 0.6
     answers_min: float = 0.5
     decline_from: float = 0.3
+    # An answer of several sentences loses those that, each read alone by the answers judge, score
+    # under this while another one scores at least this (None: not asked, no cost; 0: scored, never
+    # removed). Being measured (README "Quality").
+    set_aside_below: float | None = None
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

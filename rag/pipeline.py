@@ -256,6 +256,8 @@ class Assistant:
         cited = {c.n for q, c in enumerate(citations) if any(s.supported and q in s.quotes for s in sentences)}
         backed = years_backed(question, [evidence_text(p) for p in passages if p.n in cited])
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
+        if answered and verifier is not None and self.config.set_aside_below is not None:
+            sentences = self._set_aside(question, sentences, citations, passages)
         kept = {q for s in sentences if s.supported for q in s.quotes}
         citations = [c for q, c in enumerate(citations) if q in kept]
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
@@ -264,6 +266,27 @@ class Assistant:
             sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
+
+    def _set_aside(self, question: str, sentences: list[Sentence], citations: Sequence[Citation],
+                   passages: Sequence[Passage]) -> list[Sentence]:
+        """An answer of several supported sentences, each scored alone by the answers judge, without
+        those that score under `config.set_aside_below` while another scores at least that: a true
+        sentence from a passage about something else pads the answer and its citations. The whole
+        answer was already judged to respond; this only removes, and never the last sentence that
+        responds. Kept as it was when what remains no longer states the years the question names."""
+        scored = [i for i, s in enumerate(sentences) if s.supported]
+        if len(scored) < 2:
+            return sentences
+        scores = {i: self.verifier.answer_score(question, strip_markers(sentences[i].text)) for i in scored}
+        out = [replace(s, responds=scores[i]) if i in scores else s for i, s in enumerate(sentences)]
+        bar = self.config.set_aside_below
+        if max(scores.values()) < bar:
+            return out
+        kept = [replace(s, supported=False, set_aside=True) if scores.get(i, 1.0) < bar else s for i, s in enumerate(out)]
+        cited = {citations[q].n for s in kept if s.supported for q in s.quotes}
+        if not years_backed(question, [evidence_text(p) for p in passages if p.n in cited]):
+            return out
+        return kept
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
@@ -316,7 +339,8 @@ class Assistant:
             return Answer(text=refusal_text(language), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
-                      unsupported=tuple(s.text for s in attempt.sentences if not s.supported), **common)
+                      unsupported=tuple(s.text for s in attempt.sentences if not s.supported and not s.set_aside),
+                      **common)
 
 
 def load_assistant(config: Config, *, create: bool = False, embedder: Embedder | None = None,

@@ -104,6 +104,8 @@ class Sentence:
     score: float = 0.0  # lexical and embedding match with the best supporting passage sentence (0..1)
     judged: float | None = None  # the judge's highest P(the passage states it), when it was asked
     quotes: tuple[int, ...] = ()  # positions, in check_answer's list of citations, of those supporting it
+    responds: float | None = None  # the answers judge's P(this sentence alone responds to the question)
+    set_aside: bool = False  # supported, but dropped from an answer of several sentences as off the question
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ class Answer:
                 for c in self.citations
             ],
             "unsupported": list(self.unsupported),
-            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged}
+            "sentences": [{"text": s.text, "supported": s.supported, "cites": list(s.cites), "judged": s.judged,
+                           "responds": s.responds, "set_aside": s.set_aside}
                           for s in self.sentences],
             "relevance": self.relevance,
             "declining": self.declining,

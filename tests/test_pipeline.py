@@ -214,6 +214,30 @@ def test_sentences_that_answer_together_keep_all_their_citations(make_assistant)
     assert len(answer.citations) == 2
 
 
+def test_a_sentence_that_alone_does_not_respond_is_set_aside_when_another_does(make_assistant):
+    # The whole answer responds (0.8); read alone, the weight responds (0.9) and the other fact does
+    # not (0.1): it is dropped with its citation, and not listed as unsupported (its passage states it).
+    reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
+    assistant = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), set_aside_below=0.3)
+    answer = assistant.ask("How much can an adult blue whale weigh?")
+    assert not answer.refused and answer.text == "An adult can weigh up to 150 tonnes [1]."
+    assert [c.quote for c in answer.citations] == ["An adult can weigh up to 150 tonnes."]
+    assert answer.unsupported == () and len(assistant.generator.judged) == 3
+    assert [s.set_aside for s in answer.sentences] == [False, True]
+    assert [s.responds for s in answer.sentences] == [0.9, 0.1]
+
+
+def test_sentences_are_kept_when_none_responds_alone_or_when_only_scored(make_assistant):
+    reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
+    # Together they respond (0.8), alone neither does (0.2, 0.1): a list whose items answer only together.
+    together = make_assistant(reply, judge=True, verdicts=(0.8, 0.2, 0.1), set_aside_below=0.3)
+    assert together.ask("What do we know about blue whales?").text == reply
+    # 0 scores each sentence (for measurement) and removes none.
+    scored = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), set_aside_below=0.0)
+    answer = scored.ask("How much can an adult blue whale weigh?")
+    assert answer.text == reply and [s.responds for s in answer.sentences] == [0.9, 0.1]
+
+
 def test_a_question_in_another_language_is_rewritten_for_retrieval_and_answered_in_it(make_assistant):
     # The toy corpus is English: the scripted model first rewrites the Chinese question, then answers.
     assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达一百五十吨 [1]。",
