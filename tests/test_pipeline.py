@@ -208,10 +208,14 @@ def test_an_answer_that_fails_as_a_whole_is_refused_even_if_one_sentence_would_p
 
 def test_sentences_that_answer_together_keep_all_their_citations(make_assistant):
     reply = "An adult can weigh up to 150 tonnes [1]. Blue whales are the largest animals ever known [1]."
+    # Judged as a whole (0.8), then each sentence alone (the fake's default 1.0: both respond).
     assistant = make_assistant(reply, judge=True, verdicts=(0.8,))
     answer = assistant.ask("What do we know about blue whales?")
-    assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 1
+    assert not answer.refused and answer.text == reply and len(assistant.generator.judged) == 3
     assert len(answer.citations) == 2
+    # Without the set-aside the answer judge is asked once.
+    once = make_assistant(reply, judge=True, verdicts=(0.8,), set_aside_below=None)
+    assert once.ask("What do we know about blue whales?").text == reply and len(once.generator.judged) == 1
 
 
 def test_a_sentence_that_alone_does_not_respond_is_set_aside_when_another_does(make_assistant):
