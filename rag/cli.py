@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import sys
+import typing
 from pathlib import Path
 
 from rag.config import PROJECT_ROOT, Config
@@ -130,16 +131,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def with_settings(config: Config, settings: list[str]) -> Config:
     """`config` with NAME=VALUE overrides, each value read as the type of the field's current value."""
-    fields = {f.name: str(f.type) for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))
     changes = {}
     for setting in settings:
         name, sep, value = setting.partition("=")
-        if not sep or name not in fields:
+        if not sep or name not in hints:
             raise ConfigError(f"--set {setting}: expected NAME=VALUE with NAME a setting of rag.config.Config")
         kind = type(getattr(config, name))
-        optional = fields[name].endswith("| None")  # such as "float | None": "none" unsets it
+        options = typing.get_args(hints[name])
+        optional = type(None) in options  # such as `float | None`: "none" unsets it
         if optional:
-            kind = {"float": float, "int": int, "str": str}[fields[name].split("|")[0].strip()]
+            kind = next(t for t in options if t is not type(None))
         try:
             if optional and value.lower() == "none":
                 changes[name] = None

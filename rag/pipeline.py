@@ -253,7 +253,7 @@ class Assistant:
             relevance = verifier.answer_score(question, supported)
             if previous and relevance < self.config.answers_min:
                 relevance = max(relevance, verifier.answer_score(question, supported, previous))
-        cited = {c.n for q, c in enumerate(citations) if any(s.supported and q in s.quotes for s in sentences)}
+        cited = cited_passages(sentences, citations)
         backed = years_backed(question, [evidence_text(p) for p in passages if p.n in cited])
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
@@ -283,7 +283,7 @@ class Assistant:
         if max(scores.values()) < bar:
             return out
         kept = [replace(s, supported=False, set_aside=True) if scores.get(i, 1.0) < bar else s for i, s in enumerate(out)]
-        cited = {citations[q].n for s in kept if s.supported for q in s.quotes}
+        cited = cited_passages(kept, citations)
         if not years_backed(question, [evidence_text(p) for p in passages if p.n in cited]):
             return out
         return kept
@@ -341,6 +341,11 @@ class Assistant:
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
                       unsupported=tuple(s.text for s in attempt.sentences if not s.supported and not s.set_aside),
                       **common)
+
+
+def cited_passages(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> set[int]:
+    """The numbers of the passages quoted for the supported sentences."""
+    return {citations[q].n for s in sentences if s.supported for q in s.quotes}
 
 
 def load_assistant(config: Config, *, create: bool = False, embedder: Embedder | None = None,
