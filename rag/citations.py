@@ -296,6 +296,17 @@ def check_answer(
         judged[ci] = max(judged.get(ci, 0.0), p)
         return p >= policy.judge_min
 
+    def pair_verdict(ci: int, claim: str, texts: list[str]) -> bool:
+        """The judge reads the two passages in both orders and the lower P(yes) counts. In one order
+        only, it let "Elko Regional Airport is located in Michigan" stand on a Nevada passage followed
+        by a Michigan one (0.76; 0.50 the other way round) and "both ... are located in Michigan" on
+        the same pair (0.69 / 0.48): HotpotQA dev, tune."""
+        p = judge(claim, " ".join(texts))
+        if p >= policy.judge_min:  # the second order is read only when the first passes
+            p = min(p, judge(claim, " ".join(reversed(texts))))
+        judged[ci] = max(judged.get(ci, 0.0), p)
+        return p >= policy.judge_min
+
     def conclusive(ci: int, claim: str, n: int, s: int, e: int) -> bool:
         if judge is None or near_verbatim(claim, by_n[n].text[s:e], policy.verbatim_overlap):
             return True
@@ -318,9 +329,10 @@ def check_answer(
         pair = sorted(by_n, key=lambda n: -overlap(claim, by_n[n].text))[:2]
         if len(pair) == 2 and not numbers(claim):  # figures must come from one passage, with their subject
             bests = {n: best_sentence(ci, claim, n) for n in pair}
-            union = " ".join(evidence_text(by_n[n], bests[n][2:], policy.judge_words) for n in sorted(pair))
+            texts = [evidence_text(by_n[n], bests[n][2:], policy.judge_words) for n in sorted(pair)]
+            union = " ".join(texts)
             if (overlap(claim, union) >= policy.min_overlap and all(overlap(claim, by_n[n].text) > 0 for n in pair)
-                    and (verdict(ci, claim, union) if judge else overlap(claim, union) >= policy.min_union_overlap)):
+                    and (pair_verdict(ci, claim, texts) if judge else overlap(claim, union) >= policy.min_union_overlap)):
                 return [(n, *_pick(bests[n])) for n in sorted(pair)]
         return []
 

@@ -149,3 +149,29 @@ def test_a_translation_keeps_the_names_its_model_may_not_know_and_invents_none()
     assert not names_kept(sentence, "Li Qiang总理表示中国将支持优必胜。", rare), "a renamed company"
     assert not names_kept("Zhipu AI and MiniMax.", "Zhipu AI和MinMax。", rare), "a misspelt name is added"
     assert names_kept("China's R&D spending rose.", "中国的研发支出增加了。", rare), "abbreviations may be translated"
+
+
+AIRPORTS = [
+    Passage(1, "elko.txt", "Elko Regional Airport", 0, 60, "Elko Regional Airport is west of Elko, in Elko County, Nevada."),
+    Passage(2, "ford.txt", "Ford International Airport", 0, 70,
+            "Ford International Airport is a commercial airport near Grand Rapids, Michigan."),
+]
+
+
+def test_a_claim_joining_two_passages_must_hold_with_the_passages_in_either_order():
+    """A judge swayed by the passage it reads last (the generator was: 0.76 one way, 0.50 the other,
+    for an airport placed in the wrong state) cannot make a two-passage claim stand."""
+    def swayed(claim, evidence):
+        if "Nevada" not in evidence or "Michigan" not in evidence:
+            return 0.1  # neither passage alone states a claim about both airports
+        return 0.9 if evidence.rindex("Michigan") > evidence.rindex("Nevada") else 0.4
+
+    claim = "Both Elko Regional Airport and Ford International Airport are airports in Michigan [1][2]."
+    sentences, citations = check_answer(claim, AIRPORTS, encode, judge=swayed)
+    assert sentences[0].supported is False and citations == []
+    assert sentences[0].judged == 0.4
+
+    steady = lambda claim, evidence: 0.9 if "Nevada" in evidence and "Michigan" in evidence else 0.1  # noqa: E731
+    claim = "Elko Regional Airport is in Nevada and Ford International Airport is in Michigan [1][2]."
+    sentences, citations = check_answer(claim, AIRPORTS, encode, judge=steady)
+    assert sentences[0].supported and [c.n for c in citations] == [1, 2]
