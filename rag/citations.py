@@ -291,19 +291,14 @@ def check_answer(
 
     judged: dict[int, float] = {}  # claim index -> the highest P(yes) the judge gave it
 
-    def verdict(ci: int, claim: str, evidence: str) -> bool:
-        p = judge(claim, evidence)
-        judged[ci] = max(judged.get(ci, 0.0), p)
-        return p >= policy.judge_min
-
-    def pair_verdict(ci: int, claim: str, texts: list[str]) -> bool:
-        """The judge reads the two passages in both orders and the lower P(yes) counts. In one order
-        only, it let "Elko Regional Airport is located in Michigan" stand on a Nevada passage followed
-        by a Michigan one (0.76; 0.50 the other way round) and "both ... are located in Michigan" on
-        the same pair (0.69 / 0.48): HotpotQA dev, tune."""
-        p = judge(claim, " ".join(texts))
-        if p >= policy.judge_min:  # the second order is read only when the first passes
-            p = min(p, judge(claim, " ".join(reversed(texts))))
+    def verdict(ci: int, claim: str, *readings: str) -> bool:
+        """The lowest P(yes) over `readings` (one evidence, or the same evidence in several orders),
+        each read only while those before it pass."""
+        p = 1.0
+        for evidence in readings:
+            p = min(p, judge(claim, evidence))
+            if p < policy.judge_min:
+                break
         judged[ci] = max(judged.get(ci, 0.0), p)
         return p >= policy.judge_min
 
@@ -331,8 +326,13 @@ def check_answer(
             bests = {n: best_sentence(ci, claim, n) for n in pair}
             texts = [evidence_text(by_n[n], bests[n][2:], policy.judge_words) for n in sorted(pair)]
             union = " ".join(texts)
+            # The judge reads the pair in both orders and the lower P(yes) counts. In one order only,
+            # it let "Elko Regional Airport is located in Michigan" stand on a Nevada passage followed
+            # by a Michigan one (0.76; 0.50 the other way round) and "both ... are located in
+            # Michigan" on the same pair (0.69 / 0.48): HotpotQA dev, tune.
             if (overlap(claim, union) >= policy.min_overlap and all(overlap(claim, by_n[n].text) > 0 for n in pair)
-                    and (pair_verdict(ci, claim, texts) if judge else overlap(claim, union) >= policy.min_union_overlap)):
+                    and (verdict(ci, claim, union, " ".join(reversed(texts))) if judge
+                         else overlap(claim, union) >= policy.min_union_overlap)):
                 return [(n, *_pick(bests[n])) for n in sorted(pair)]
         return []
 
