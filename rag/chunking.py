@@ -23,6 +23,8 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|[。！？；]+[”�
 # What a long span may be cut between: words, and each CJK character on its own.
 _PIECE = re.compile(rf"[{CJK}]|[^\s{CJK}]+")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+# Raise when sentence boundaries change: an index chunked by an older splitter is then re-chunked.
+SPLITTER_VERSION = 2
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "jan", "feb", "mar", "apr",
                   "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "u.s", "u.k"}
@@ -59,8 +61,8 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
             word = re.search(r"([\w.]+)[.!?…]*$", text[start : match.start() + 1])
             if match.group().startswith(".") and word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
                 continue
-            if word and re.fullmatch(r"[A-Z]", word.group(1)):  # an initial such as "J. Smith"
-                continue
+            if match.group() == "." and word and re.fullmatch(r"[A-Z]", word.group(1).rstrip(".")):
+                continue  # an initial, as in "J. Smith" or "Gerald R. Ford" (so "Plan B. Next" stays one sentence)
             spans.append((start, match.end(), first))
             first = False
             start = _skip_space(text, match.end())

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.chunking import chunk_document
+from rag.chunking import SPLITTER_VERSION, chunk_document
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import ConfigError
@@ -91,7 +91,8 @@ def index_documents(
     order given (chunk ids follow it): `embed_here` by default, or on a Ray cluster
     (rag/scale/ray_indexing.py). Whatever does it, the writes are these.
     """
-    settings = json.dumps({**config.chunking_settings(), "window": embedder.window}, sort_keys=True)
+    settings = json.dumps({**config.chunking_settings(), "window": embedder.window, "splitter": SPLITTER_VERSION},
+                          sort_keys=True)
     added, updated, removed = [], [], []
     unchanged = 0
     with store.writer() as batch:

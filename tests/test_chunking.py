@@ -75,6 +75,12 @@ def test_sentence_splitter_keeps_abbreviations_and_quotes():
     assert spans == ["Dr. Smith met Mr. Li in the U.S. capital.", "He said “it works.”", "Then he left!"]
 
 
+def test_an_initial_does_not_end_a_sentence():
+    text = "J. Smith wrote it. Gerald R. Ford International Airport is in Michigan. Then he left."
+    spans = [text[s:e] for s, e, _ in sentence_spans(text)]
+    assert spans == ["J. Smith wrote it.", "Gerald R. Ford International Airport is in Michigan.", "Then he left."]
+
+
 def test_tiktoken_counts_offline():
     assert tiktoken_count("hello world") == 2
 

@@ -1,5 +1,6 @@
 import dataclasses
 
+from rag import indexing
 from rag.indexing import index_path
 
 
@@ -45,6 +46,14 @@ def test_changed_chunking_settings_reindex_everything(toy_corpus, store, embedde
     index_path(toy_corpus, store, embedder, config)
     report = index_path(toy_corpus, store, embedder, dataclasses.replace(config, chunk_tokens=20))
     assert sorted(report.updated) == sorted(p.name for p in toy_corpus.iterdir())
+
+
+def test_an_index_chunked_by_an_older_sentence_splitter_is_rechunked(toy_corpus, store, embedder, config, monkeypatch):
+    index_path(toy_corpus, store, embedder, config)
+    monkeypatch.setattr(indexing, "SPLITTER_VERSION", indexing.SPLITTER_VERSION + 1)
+    report = index_path(toy_corpus, store, embedder, config)
+    assert sorted(report.updated) == sorted(p.name for p in toy_corpus.iterdir())
+    assert index_path(toy_corpus, store, embedder, config).unchanged == len(report.updated)
 
 
 def test_every_stored_chunk_matches_its_document(toy_corpus, store, embedder, config):
