@@ -24,7 +24,7 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|[。！？；]+[”�
 _PIECE = re.compile(rf"[{CJK}]|[^\s{CJK}]+")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 # Raise when sentence boundaries change: an index chunked by an older splitter is then re-chunked.
-SPLITTER_VERSION = 2
+SPLITTER_VERSION = 3
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "no", "jan", "feb", "mar", "apr",
                   "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co", "corp", "u.s", "u.k"}
@@ -63,6 +63,9 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
                 continue
             if match.group() == "." and word and re.fullmatch(r"[A-Z]", word.group(1).rstrip(".")):
                 continue  # an initial, as in "J. Smith" or "Gerald R. Ford" (so "Plan B. Next" stays one sentence)
+            after = _skip_space(text, match.end())
+            if after < para[1] and text[after].islower() and match.group()[0] in ".!?…":
+                continue  # a title or quote inside a sentence: 'In "Where Art Thou?" the sirens sing.'
             spans.append((start, match.end(), first))
             first = False
             start = _skip_space(text, match.end())

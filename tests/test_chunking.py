@@ -81,6 +81,13 @@ def test_an_initial_does_not_end_a_sentence():
     assert spans == ["J. Smith wrote it.", "Gerald R. Ford International Airport is in Michigan.", "Then he left."]
 
 
+def test_a_question_mark_inside_a_title_does_not_end_the_sentence():
+    text = 'The sirens in "O Brother, Where Art Thou?" are three women. Who are they? Nobody knows… or cares.'
+    spans = [text[s:e] for s, e, _ in sentence_spans(text)]
+    assert spans == ['The sirens in "O Brother, Where Art Thou?" are three women.', "Who are they?",
+                     "Nobody knows… or cares."]
+
+
 def test_tiktoken_counts_offline():
     assert tiktoken_count("hello world") == 2
 
