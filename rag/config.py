@@ -62,19 +62,19 @@ class Config:
     escalate: bool = True
     wide_passages: int = 6
     hop_from: int = 1
-    # How a question asked in another language than its passages' is answered. "direct" (default):
-    # the generator writes in the question's language and each sentence is checked as its
-    # translation into the passages' language. "translate": the answer is written and checked in
-    # the passages' language, as a question asked in it would be, and each checked sentence is then
-    # translated for the reader (shown only if the translation keeps its figures and names and
-    # passes the checks itself; otherwise the checked sentence is); an English question is answered
-    # in English all the same (told to write in Chinese, the model declined 3 of 5 English zh_docs
-    # questions it answers in English). "documents": the answer stays in the passages' language.
-    # On seed_zh (tune) "translate" answered 23/27 right against 20/27, with no wrong figure shown,
-    # but on seed_qa_hard one Chinese question got a right answer padded with two other passages'
-    # sentences (citation precision 0.83, below the gate's 0.85): not the default until that is
-    # fixed. README "Questions in other languages".
-    answer_language: str = "direct"
+    # How a question asked in another language than its passages' is answered. "translate"
+    # (default): the answer is written and checked in the passages' language, as a question asked
+    # in it would be, and each checked sentence is then translated for the reader (shown only if the
+    # translation keeps its figures and names and passes the checks itself; otherwise the checked
+    # sentence is shown as it stands, in the passages' language). "direct": the generator writes in
+    # the question's language and each sentence is checked as its translation into the passages'
+    # language. "documents": the answer stays in the passages' language. In every mode an English
+    # question is answered in English (told to write in Chinese, the model declined 3 of 5 English
+    # zh_docs questions it answers in English). Chosen on seed_zh (tune, 2026-12-04): "translate"
+    # 23/27 right, 2/27 refused, against 19/27 and 5/27 for "direct", no wrong figure shown; 11 of
+    # its 25 answers are shown in Chinese, the rest as checked English sentences. On seed_qa_hard
+    # both gave the same answers. README "Questions in other languages".
+    answer_language: str = "translate"
     # Longest answer, in model tokens.
     max_tokens: int = 160
     # Let the generator judge claims whose word overlap with the cited passage is inconclusive.

@@ -284,10 +284,9 @@ def test_answers_may_be_kept_in_the_documents_language(make_assistant):
     assert answer.text == "An adult blue whale can weigh up to 150 tonnes [1]." and len(assistant.generator.prompts) == 2
 
 
-def test_in_translate_mode_the_answer_is_written_and_checked_in_the_documents_language_then_translated(make_assistant):
+def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_then_translated(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True,
-                               answer_language="translate")
+                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True)
     answer = assistant.ask("蓝鲸有多重？")
     rewrite, prompt, translation, back = assistant.generator.prompts
     assert prompt[1]["content"].endswith(render("language_passages", language="English"))
@@ -311,9 +310,9 @@ def test_a_translation_that_drops_a_name_the_model_may_not_know_is_not_shown(mak
     assert len(assistant.generator.prompts) == 3, "not read back: it failed before"
 
 
-def test_by_default_a_question_in_another_language_is_answered_in_it_directly(make_assistant):
+def test_in_direct_mode_a_question_in_another_language_is_answered_in_it_directly(make_assistant):
     assistant = make_assistant("How much can a blue whale weigh?", "成年蓝鲸体重可达150吨 [1]。",
-                               "An adult blue whale can weigh up to 150 tonnes.", judge=True)
+                               "An adult blue whale can weigh up to 150 tonnes.", judge=True, answer_language="direct")
     answer = assistant.ask("蓝鲸有多重？")
     assert assistant.generator.prompts[1][1]["content"].endswith(render("language", language="Chinese"))
     assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。" and "translation" not in answer.timings
