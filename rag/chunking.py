@@ -64,11 +64,11 @@ def sentence_spans(text: str) -> list[tuple[int, int, bool]]:
             if match.group() == "." and word and re.fullmatch(r"[A-Z]", word.group(1).rstrip(".")):
                 continue  # an initial, as in "J. Smith" or "Gerald R. Ford" (so "Plan B. Next" stays one sentence)
             after = _skip_space(text, match.end())
-            if after < para[1] and text[after].islower() and match.group()[0] in ".!?…":
+            if match.group()[0] in ".!?…" and after < para[1] and text[after].islower():
                 continue  # a title or quote inside a sentence: 'In "Where Art Thou?" the sirens sing.'
             spans.append((start, match.end(), first))
             first = False
-            start = _skip_space(text, match.end())
+            start = after
         if start < para[1]:
             spans.append((start, para[1], first))
     return spans
