@@ -38,8 +38,17 @@ def detect(text: str) -> str:
 
 def rewrite(question: str, language: str, generate: Callable[[list[dict[str, str]]], str]) -> str:
     """The question in `language`, written by the generator (`generate(messages) -> text`): what
-    retrieval searches when the documents are in another language. Its first line only."""
-    lines = [line.strip() for line in _ask("rewrite_system", question, language, generate).splitlines() if line.strip()]
+    retrieval searches when the documents are in another language. Its first line only.
+
+    The question is framed as text to translate (prompts/rewrite_user.txt): sent bare, the model
+    answered some instead, from its own memory ("政府工作报告是在哪一年首次提出“人工智能+”行动的？"
+    came back as "2018", and retrieval searched for that). On the 45 Chinese and English questions
+    of seed_zh, seed_qa_hard and zh_docs (tune, 2026-12-04) bare: 1 answered; framed: all 45 came
+    back as questions; "you never answer them" in the system prompt instead: 6 answered."""
+    from rag.prompting import render
+
+    reply = _ask("rewrite_system", render("rewrite_user", question=question), language, generate)
+    lines = [line.strip() for line in reply.splitlines() if line.strip()]
     return lines[0] if lines else ""
 
 

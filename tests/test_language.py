@@ -25,4 +25,6 @@ def test_rewrite_keeps_the_first_line_of_the_reply_and_names_the_language():
         return "\n  How large was China's core AI industry in 2025?\n(translated)"
 
     assert rewrite("2025年中国核心人工智能产业的规模有多大？", "en", generate) == "How large was China's core AI industry in 2025?"
-    assert "into English" in seen[0][0]["content"] and seen[0][1]["content"].startswith("2025年")
+    assert "into English" in seen[0][0]["content"]
+    # framed as text to translate, so that the model does not answer it instead
+    assert seen[0][1]["content"].endswith("\n2025年中国核心人工智能产业的规模有多大？") and "not to answer" in seen[0][1]["content"]
