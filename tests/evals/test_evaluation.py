@@ -156,3 +156,21 @@ def test_results_side_by_side(make_assistant, toy_corpus, tmp_path):
     table = side_by_side([tmp_path / "tune", tmp_path / "test"])
     assert table.splitlines()[0] == "| metric | toy-tune | toy-test |"
     assert "| key_match | 1.0 | 1.0 |" in table
+
+
+def test_a_citation_of_a_verbatim_twin_of_the_gold_document_counts_as_right():
+    from rag.evals.evaluation import score_item
+    from rag.types import Answer, Citation
+
+    text = "The bridge was moved to Arizona in 1971. It spans a canal."
+    texts = {"gold": text, "twin": text, "other": text.replace("1971", "1968")}
+    quote = "The bridge was moved to Arizona in 1971."
+    item = EvalItem("c1", "Where is the bridge now?", True, evidence=(Evidence("gold", 0, len(quote), quote),))
+
+    def precision(doc_id: str) -> float:
+        cited = Citation(1, doc_id, "Bridge", 0, len(quote), quote, 0, len(text))
+        answer = Answer(item.question, f"{quote} [1]", False, citations=(cited,))
+        return score_item(item, answer, texts.__getitem__)["citation_precision"]
+
+    assert precision("gold") == 1.0 and precision("twin") == 1.0
+    assert precision("other") == 0.0, "same offsets in a document that differs are not the evidence"
