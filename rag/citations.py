@@ -237,6 +237,9 @@ def names_kept(sentence: str, translation: str, rare: Callable[[str], bool]) -> 
         return {re.sub(r"['’]s$", "", w).lower() for w in _LATIN_WORD.findall(text)}
 
     kept, source = words(translation), words(sentence)
+    # A compound's parts count as written: "AI驱动" for "AI-driven" keeps "AI" (seed_zh, tune: two
+    # right translations were shown in English for this, 2026-12-04).
+    source |= {part for w in source for part in re.split(r"[-'’&]", w) if part}
     names = {w.lower() for w in _LATIN_WORD.findall(sentence) if w[0].isupper() and w.isalnum() and rare(w)}
     return names <= kept and kept <= source
 

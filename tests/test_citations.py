@@ -149,6 +149,8 @@ def test_a_translation_keeps_the_names_its_model_may_not_know_and_invents_none()
     assert not names_kept(sentence, "Li Qiang总理表示中国将支持优必胜。", rare), "a renamed company"
     assert not names_kept("Zhipu AI and MiniMax.", "Zhipu AI和MinMax。", rare), "a misspelt name is added"
     assert names_kept("China's R&D spending rose.", "中国的研发支出增加了。", rare), "abbreviations may be translated"
+    assert names_kept("The AI-driven products will launch.", "AI驱动产品将推出。", rare), "a compound's part is written"
+    assert not names_kept("The AI-driven products will launch.", "AI-based产品将推出。", rare), "a new compound is not"
 
 
 AIRPORTS = [
