@@ -218,11 +218,27 @@ def figure_values(text: str) -> set[Decimal]:
     return values
 
 
+_MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october "
+                                      "november december".split(), 1)}
+
+
+def _values(text: str) -> set[Decimal]:
+    """Every value `text` states: figures with their scale words, bare numbers, number words,
+    Chinese numerals and month names ("February 2026" states 2 as "2026年2月" does)."""
+    values = figure_values(text) | {Decimal(n) for n in stated_numbers(text)}
+    values |= {Decimal(_MONTHS[w.lower()]) for w in re.findall(r"\b[A-Z][a-z]+", text) if w.lower() in _MONTHS}
+    return {v.normalize() for v in values}
+
+
 def same_figures(sentence: str, translation: str) -> bool:
-    """Whether every figure of `translation` is one `sentence` states (in digits, or as a number
-    word: "three to five" may become "3到5"). A translation may drop a figure, never change one."""
-    stated = figure_values(sentence) | {Decimal(n) for n in stated_numbers(sentence)}
-    return figure_values(translation) <= {v.normalize() for v in stated}
+    """Whether a translation states the figures of its sentence and no other: every figure of
+    `translation` is one `sentence` states (in digits, as a number word or a month: "three to five"
+    may become "3到5"), and every figure and number word of `sentence` is in `translation`. A dropped
+    figure can change what is said: "occupying four of the top five positions" came back as "占据了
+    全球前五位" (seed_zh, tune, 2026-12-04)."""
+    source, shown = _values(sentence), _values(translation)
+    words = {Decimal(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", sentence.lower()) if w in _NUMBER_WORDS}
+    return figure_values(translation) <= source and {v.normalize() for v in figure_values(sentence) | words} <= shown
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'’&][A-Za-z0-9]+)*")

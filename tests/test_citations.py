@@ -113,7 +113,11 @@ def test_a_translation_keeps_its_sentences_figures_across_scale_words():
 
     english = "China spent 3.6 trillion yuan ($497.2 billion) on R&D in 2024, up 8.3 percent."
     assert same_figures(english, "2024年中国研发经费支出3.6万亿元（4972亿美元），增长8.3%。")
-    assert same_figures(english, "中国研发经费支出3.6万亿元。"), "a figure may be dropped"
+    assert not same_figures(english, "中国研发经费支出3.6万亿元。"), "a dropped figure changes what is said"
+    assert not same_figures("They hold four of the top five places.", "它们位列前五。"), "a dropped number word too"
+    assert same_figures("They hold four of the top five places.", "它们占前五名中的四席。")
+    assert same_figures("It first happened in February 2026.", "这在2026年2月首次发生。"), "a month is its number"
+    assert not same_figures("It first happened in February 2026.", "这在2026年3月首次发生。")
     assert not same_figures(english, "中国研发经费支出约4972万美元。"), "497.2 billion is not 4,972 ten-thousands"
     assert not same_figures("Exports were worth about 174 billion dollars.", "出口约174亿美元。")
     assert same_figures("Costs fell three to five times faster.", "成本下降速度快3到5倍。")
