@@ -181,7 +181,8 @@ class Assistant:
                     language: str) -> list[Sentence]:
         """The checked sentences (in the passages' language, `target`) translated into the question's
         `language`, each with its markers. A translation is shown only if it is in that language,
-        states no figure its sentence does not ("174亿" for "174 billion"), keeps the names its model
+        states the figures its sentence does and no other ("174亿" for "174 billion" is another one;
+        "前五位" for "four of the top five" drops one), keeps the names its model
         may not know in Latin letters, and passes the checks a sentence written in that language
         passes (translated back): the translator renamed people and companies ("Li Qiang" became
         李克强, "Unitree" 优必胜, "MiniMax" MinMax; seed_zh, tune). Otherwise the checked sentence itself
