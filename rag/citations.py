@@ -244,11 +244,13 @@ def same_figures(sentence: str, translation: str) -> bool:
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'’&][A-Za-z0-9]+)*")
 
 
-def names_kept(sentence: str, translation: str, rare: Callable[[str], bool]) -> bool:
-    """Whether a translation keeps, as written, every name of `sentence` that `rare(word)` says the
-    translator may not know (a word its model spells in several tokens: "Unitree", "Qiang"), and
-    adds no word in Latin letters that the sentence lacks ("MinMax" for "MiniMax"). Words it knows
-    ("China", "Congress"), and abbreviations such as "R&D", it may translate."""
+def names_kept(sentence: str, translation: str, rare: Callable[[str], bool], read_back: str = "") -> bool:
+    """Whether a translation keeps every name of `sentence` that `rare(word)` says the translator
+    may not know (a word its model spells in several tokens: "Unitree", "Qiang"), and adds no word
+    in Latin letters that the sentence lacks ("MinMax" for "MiniMax"). Words it knows ("China",
+    "Congress"), and abbreviations such as "R&D", it may translate. A name is kept when it is
+    written as it stands, or when `read_back` (the translation translated back) writes it so: 李强
+    reads back as "Li Qiang", 北京 as "Beijing", while a renaming does not (优必胜 for "Unitree")."""
     def words(text: str) -> set[str]:
         return {re.sub(r"['’]s$", "", w).lower() for w in _LATIN_WORD.findall(text)}
 
@@ -257,7 +259,7 @@ def names_kept(sentence: str, translation: str, rare: Callable[[str], bool]) -> 
     # right translations were shown in English for this, 2026-12-04).
     source |= {part for w in source for part in re.split(r"[-'’&]", w) if part}
     names = {w.lower() for w in _LATIN_WORD.findall(sentence) if w[0].isupper() and w.isalnum() and rare(w)}
-    return names <= kept and kept <= source
+    return names <= kept | words(read_back) and kept <= source
 
 
 def overlap(claim: str, passage: str) -> float:

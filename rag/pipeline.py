@@ -182,11 +182,11 @@ class Assistant:
         """The checked sentences (in the passages' language, `target`) translated into the question's
         `language`, each with its markers. A translation is shown only if it is in that language,
         states the figures its sentence does and no other ("174亿" for "174 billion" is another one;
-        "前五位" for "four of the top five" drops one), keeps the names its model
-        may not know in Latin letters, and passes the checks a sentence written in that language
-        passes (translated back): the translator renamed people and companies ("Li Qiang" became
-        李克强, "Unitree" 优必胜, "MiniMax" MinMax; seed_zh, tune). Otherwise the checked sentence itself
-        is shown."""
+        "前五位" for "four of the top five" drops one), keeps the names its model may not know (in
+        Latin letters, or in a form that translates back to them), and passes the checks a sentence
+        written in that language passes (translated back): the translator renamed people and
+        companies ("Li Qiang" became 李克强, "Unitree" 优必胜, "MiniMax" MinMax; seed_zh, tune).
+        Otherwise the checked sentence itself is shown."""
         ask = partial(generate, self.generator, max_tokens=self.config.max_tokens)
         back = self._translator(target, language)
         rare = lambda word: self.generator.count_tokens(" " + word) > 1  # noqa: E731
@@ -195,12 +195,17 @@ class Assistant:
             if not s.supported or detect(strip_markers(s.text)) == language:
                 out.append(s)
                 continue
-            shown = translate(strip_markers(s.text), language, ask, "translate_answer_system")
-            if (shown and detect(shown) == language and same_figures(strip_markers(s.text), shown)
-                    and names_kept(strip_markers(s.text), shown, rare)):
+            source = strip_markers(s.text)
+            shown = translate(source, language, ask, "translate_answer_system")
+            if not (shown and detect(shown) == language and same_figures(source, shown)):
+                out.append(s)
+                continue
+            read_back = {strip_markers(shown): back(strip_markers(shown))}  # checked below, translated once
+            if names_kept(source, shown, rare, read_back[strip_markers(shown)]):
                 shown = with_markers(strip_markers(shown), s.cites)
                 checked, _ = check_answer(shown, passages, self.embedder.encode, self.policy,
-                                          judge=self.verifier.support if self.verifier else None, translate=back)
+                                          judge=self.verifier.support if self.verifier else None,
+                                          translate=lambda text: read_back.get(text) or back(text))
                 if checked and all(c.supported for c in checked):
                     s = replace(s, text=shown)
             out.append(s)

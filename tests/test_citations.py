@@ -154,6 +154,13 @@ def test_a_translation_keeps_the_names_its_model_may_not_know_and_invents_none()
     assert not names_kept("Zhipu AI and MiniMax.", "Zhipu AI和MinMax。", rare), "a misspelt name is added"
     assert names_kept("China's R&D spending rose.", "中国的研发支出增加了。", rare), "abbreviations may be translated"
     assert names_kept("The AI-driven products will launch.", "AI驱动产品将推出。", rare), "a compound's part is written"
+    # a name written in the other script counts as kept when the translation reads back to it
+    assert names_kept(sentence, "李强总理表示中国将支持Unitree Robotics。", rare,
+                      read_back="Premier Li Qiang said China will support Unitree Robotics.")
+    assert not names_kept(sentence, "李克强总理表示中国将支持Unitree Robotics。", rare,
+                          read_back="Premier Li Keqiang said China will support Unitree Robotics."), "a renaming reads back as one"
+    assert not names_kept("Zhipu AI and MiniMax.", "Zhipu AI和MinMax。", rare, read_back="Zhipu AI and MiniMax."), \
+        "a misspelt name is still added"
     assert not names_kept("The AI-driven products will launch.", "AI-based产品将推出。", rare), "a new compound is not"
 
 

@@ -302,12 +302,24 @@ def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_
 
 
 def test_a_translation_that_drops_a_name_the_model_may_not_know_is_not_shown(make_assistant):
+    # every word rare: each must stay as written, or come back when the translation is read back
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达150吨。", judge=True, answer_language="translate")
-    assistant.generator.count_tokens = lambda text: 2  # every word rare: "An" had to stay as written
+                               "成年蓝鲸体重可达150吨。", "A grown blue whale weighs up to 150 tonnes.", judge=True,
+                               answer_language="translate")
+    assistant.generator.count_tokens = lambda text: 2
     answer = assistant.ask("蓝鲸有多重？")
     assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
-    assert len(assistant.generator.prompts) == 3, "not read back: it failed before"
+    assert len(assistant.generator.prompts) == 4, "read back once, then not checked: a name did not come back"
+
+
+def test_a_name_written_in_the_readers_script_is_kept_when_it_reads_back(make_assistant):
+    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
+                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True,
+                               answer_language="translate")
+    assistant.generator.count_tokens = lambda text: 2
+    answer = assistant.ask("蓝鲸有多重？")
+    assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
+    assert len(assistant.generator.prompts) == 4, "the read-back is translated once and reused by the checks"
 
 
 def test_in_direct_mode_a_question_in_another_language_is_answered_in_it_directly(make_assistant):
