@@ -192,14 +192,19 @@ def stated_numbers(text: str) -> set[str]:
     """The figures a passage states, in digits, as English number words or as Chinese numerals.
     Only the candidate filter reads these, before the judge; near-verbatim and the judge-free rule
     still want the digits themselves. A stray value ("一" in 统一) only lets the judge look."""
+    found = {str(zh_numeral(run)) for run in _ZH_NUMERAL.findall(text) if run not in _ZH_SECTIONS}
+    return numbers(text) | number_words(text) | found
+
+
+def number_words(text: str) -> set[str]:
+    """The values of the English number words in `text` ("forty-two" is 42)."""
     found = set()
     for tens, unit in re.findall(r"\b([a-z]+)(?:-([a-z]+))?\b", text.lower()):
         if tens in _NUMBER_WORDS and unit in _NUMBER_WORDS and int(_NUMBER_WORDS[tens]) >= 20:
             found.add(str(int(_NUMBER_WORDS[tens]) + int(_NUMBER_WORDS[unit])))  # forty-two
         else:
             found |= {_NUMBER_WORDS[w] for w in (tens, unit) if w in _NUMBER_WORDS}
-    found |= {str(zh_numeral(run)) for run in _ZH_NUMERAL.findall(text) if run not in _ZH_SECTIONS}
-    return numbers(text) | found
+    return found
 
 
 # A figure and the scale word after it, in the languages answers are translated between, so that
@@ -236,9 +241,8 @@ def same_figures(sentence: str, translation: str) -> bool:
     may become "3到5"), and every figure and number word of `sentence` is in `translation`. A dropped
     figure can change what is said: "occupying four of the top five positions" came back as "占据了
     全球前五位" (seed_zh, tune, 2026-12-04)."""
-    source, shown = _values(sentence), _values(translation)
-    words = {Decimal(_NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", sentence.lower()) if w in _NUMBER_WORDS}
-    return figure_values(translation) <= source and {v.normalize() for v in figure_values(sentence) | words} <= shown
+    kept = figure_values(sentence) | {Decimal(n) for n in number_words(sentence)}
+    return figure_values(translation) <= _values(sentence) and kept <= _values(translation)
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'’&][A-Za-z0-9]+)*")

@@ -200,14 +200,14 @@ class Assistant:
             if not (shown and detect(shown) == language and same_figures(source, shown)):
                 out.append(s)
                 continue
-            read_back = {strip_markers(shown): back(strip_markers(shown))}  # checked below, translated once
-            if names_kept(source, shown, rare, read_back[strip_markers(shown)]):
-                shown = with_markers(strip_markers(shown), s.cites)
-                checked, _ = check_answer(shown, passages, self.embedder.encode, self.policy,
+            shown = strip_markers(shown)
+            read_back = back(shown)  # what the checks below read too: translated once
+            if names_kept(source, shown, rare, read_back):
+                checked, _ = check_answer(with_markers(shown, s.cites), passages, self.embedder.encode, self.policy,
                                           judge=self.verifier.support if self.verifier else None,
-                                          translate=lambda text: read_back.get(text) or back(text))
+                                          translate=lambda text: read_back if text == shown else back(text))
                 if checked and all(c.supported for c in checked):
-                    s = replace(s, text=shown)
+                    s = replace(s, text=with_markers(shown, s.cites))
             out.append(s)
         return out
 

@@ -118,6 +118,7 @@ def test_a_translation_keeps_its_sentences_figures_across_scale_words():
     assert same_figures("They hold four of the top five places.", "它们占前五名中的四席。")
     assert same_figures("It first happened in February 2026.", "这在2026年2月首次发生。"), "a month is its number"
     assert not same_figures("It first happened in February 2026.", "这在2026年3月首次发生。")
+    assert same_figures("It lasted forty-two days.", "它持续了42天。"), "a compound number word is one value"
     assert not same_figures(english, "中国研发经费支出约4972万美元。"), "497.2 billion is not 4,972 ten-thousands"
     assert not same_figures("Exports were worth about 174 billion dollars.", "出口约174亿美元。")
     assert same_figures("Costs fell three to five times faster.", "成本下降速度快3到5倍。")

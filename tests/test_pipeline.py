@@ -301,25 +301,18 @@ def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_
     assert "Claim: An adult blue whale" in translated, "the translation is judged as its English back-translation"
 
 
-def test_a_translation_that_drops_a_name_the_model_may_not_know_is_not_shown(make_assistant):
+@pytest.mark.parametrize("read_back, shown", [
+    ("A grown blue whale weighs up to 150 tonnes.", "An adult blue whale can weigh up to 150 tonnes [1]."),  # names lost
+    ("An adult blue whale can weigh up to 150 tonnes.", "成年蓝鲸体重可达150吨 [1]。"),  # every name comes back
+])
+def test_a_translation_is_shown_only_if_the_names_its_model_may_not_know_come_back(make_assistant, read_back, shown):
     # every word rare: each must stay as written, or come back when the translation is read back
     assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达150吨。", "A grown blue whale weighs up to 150 tonnes.", judge=True,
-                               answer_language="translate")
+                               "成年蓝鲸体重可达150吨。", read_back, judge=True, answer_language="translate")
     assistant.generator.count_tokens = lambda text: 2
     answer = assistant.ask("蓝鲸有多重？")
-    assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
-    assert len(assistant.generator.prompts) == 4, "read back once, then not checked: a name did not come back"
-
-
-def test_a_name_written_in_the_readers_script_is_kept_when_it_reads_back(make_assistant):
-    assistant = make_assistant("How much can a blue whale weigh?", "An adult blue whale can weigh up to 150 tonnes [1].",
-                               "成年蓝鲸体重可达150吨。", "An adult blue whale can weigh up to 150 tonnes.", judge=True,
-                               answer_language="translate")
-    assistant.generator.count_tokens = lambda text: 2
-    answer = assistant.ask("蓝鲸有多重？")
-    assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
-    assert len(assistant.generator.prompts) == 4, "the read-back is translated once and reused by the checks"
+    assert not answer.refused and answer.text == shown
+    assert len(assistant.generator.prompts) == 4, "read back once, and the checks reuse that reading"
 
 
 def test_in_direct_mode_a_question_in_another_language_is_answered_in_it_directly(make_assistant):
