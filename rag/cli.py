@@ -339,7 +339,7 @@ def eval_claims(args, config: Config) -> int:
 
     from tqdm import tqdm
 
-    from rag.evals.claims import build, decide, precision_recall, score
+    from rag.evals.claims import build, build_seed, decide, precision_recall, score
     from rag.evals.evaluation import write_jsonl
     from functools import partial
 
@@ -350,13 +350,15 @@ def eval_claims(args, config: Config) -> int:
     verifier = Verifier(partial(yes_probability, make_generator(config.backend, config.model, url=config.llm_url)))
     out = args.out or PROJECT_ROOT / "evals" / "results" / f"claims-{time.strftime('%Y%m%d-%H%M%S')}"
     table = []
-    for split in ("tune", "test"):
-        claims = build(split, args.limit or 40, args.seed)
-        with tqdm(total=len(claims), unit="claim", desc=f"claims {split}", file=sys.stderr) as bar:
+    parts = {"tune": lambda: build("tune", args.limit or 40, args.seed), "test": lambda: build("test", args.limit or 40, args.seed),
+             "tune, seed corpus": build_seed}
+    for name, make in parts.items():
+        claims = make()
+        with tqdm(total=len(claims), unit="claim", desc=f"claims {name}", file=sys.stderr) as bar:
             rows = score(claims, verifier, on_item=lambda i: bar.update(1))
-        write_jsonl(rows, out / f"{split}.jsonl")
+        write_jsonl(rows, out / f"{name.replace(', ', '-').replace(' ', '_')}.jsonl")
         figures = precision_recall(rows, lambda r: decide(r, config.support_min, config.answers_min))
-        table.append({"split": split, **figures})
+        table.append({"split": name, **figures})
     from rag.evals.evaluation import format_table
 
     print(format_table(table))
@@ -384,7 +386,6 @@ def cmd_users(args, config: Config) -> int:
         password = sys.stdin.readline().rstrip("\n")
     add_user(args.file, args.name, password, args.groups)
     print(f"{args.file}: {args.name} can log in" + (f" (groups {', '.join(args.groups)})" if args.groups else ""))
-    return 0
     return 0
 
 

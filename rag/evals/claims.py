@@ -2,21 +2,32 @@
 
 Each answerable item gives one true claim (the first sentence of its reference answer, written by
 an annotator from the passage) and the same claim made wrong in the ways a small model gets answers
-wrong: another number, another year, another name, a negation, a unit swapped, a claim that belongs
-to another passage, and a true claim put to another question. A claim counts as right only when the
+wrong: another number, another year, another name, a negation, a unit swapped, a figure the passage
+gives for something else, a claim that belongs to another passage, and a true claim put to another
+question. A claim counts as right only when the
 passage states it and it answers the question. Both judge scores are stored per claim, so every
 threshold can be swept afterwards without running the model again.
+
+ClapNQ's reference answers seldom state a figure, so `build_seed` adds a hand-written part over the
+default corpus (tune data): for ten figures in it, a true claim and the same figure said of another
+subject the article names ("the national venture capital guidance fund is 3.6 trillion yuan", where
+3.6 trillion is China's R&D spending). Every figure of such a claim stands in the passage, so only
+the judge can refuse it.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from rag.chunking import sentence_spans
 from rag.citations import SupportPolicy, near_verbatim, numbers, overlap, window
-from rag.evals.datasets import EvalItem, load_clapnq
+from rag.evals.datasets import SHARED_EVALS, EvalItem, load_clapnq
+from rag.loaders import load_folder
+from rag.config import PROJECT_ROOT
 
 JUDGE_WORDS = SupportPolicy().judge_words  # the claims are judged on windows as long as the pipeline's
 _UNITS = [("percent", "degrees"), ("miles", "kilometres"), ("kilometers", "miles"), ("dollars", "euros"),
@@ -56,11 +67,22 @@ def first_sentence(text: str) -> str:
     return " ".join(text[spans[0][0] : spans[0][1]].split()) if spans else ""
 
 
+def _is_year(figure: str) -> bool:
+    return re.fullmatch(r"1[5-9]\d\d|20\d\d", figure) is not None
+
+
 def perturb(claim: str, passage: str, rng: random.Random, names: list[str]) -> dict[str, str]:
     """The claim made wrong in each way that applies to it: {kind: wrong claim}."""
     out = {}
-    years = [m for m in _NUMBER.finditer(claim) if re.fullmatch(r"1[5-9]\d\d|20\d\d", m.group())]
-    others = [m for m in _NUMBER.finditer(claim) if m not in years and not re.fullmatch(r"1[5-9]\d\d|20\d\d", m.group())]
+    years = [m for m in _NUMBER.finditer(claim) if _is_year(m.group())]
+    others = [m for m in _NUMBER.finditer(claim) if not _is_year(m.group())]
+    if years or others:  # every figure still stands in the passage: only the judge can tell it is misplaced
+        m = (years or others)[0]
+        stated = {f.group() for f in _NUMBER.finditer(claim)}
+        same_kind = [f.group() for f in _NUMBER.finditer(passage)
+                     if f.group() not in stated and _is_year(f.group()) == _is_year(m.group())]
+        if same_kind:  # the first, not a random one: the other kinds keep the claims they had
+            out["passage figure"] = claim[: m.start()] + same_kind[0] + claim[m.end() :]
     if years:
         m = years[0]
         out["year"] = claim[: m.start()] + str(int(m.group()) + rng.choice([-7, -3, 4, 9])) + claim[m.end() :]
@@ -114,6 +136,25 @@ def build(split: str, limit: int, seed: int = 0) -> list[Claim]:
         if overlap(other_claim, passage) < 0.5:
             add("other passage", other_claim)
         add("other question", claim, question=other_item.question, stated=True, answers=False)
+    return claims
+
+
+SEED_CLAIMS = PROJECT_ROOT / "evals" / "claims" / "seed_subjects.jsonl"
+
+
+def build_seed(path: Path = SEED_CLAIMS, corpus: Path = SHARED_EVALS.parent / "corpus") -> list[Claim]:
+    """The hand-written claims over the default corpus: each row names a document, a phrase of it
+    that centres the judge's window, a question, a claim and whether the passage states it."""
+    documents = {d.doc_id: d for d in load_folder(corpus)[0]}
+    claims = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        doc = documents[row["file"]]
+        if row["quote"] not in doc.text:
+            raise ValueError(f"{path}: {row['id']}: {row['quote']!r} is not in {row['file']}")
+        passage = f"({doc.title}) {window_around(doc.text, row['quote'], JUDGE_WORDS)}"
+        claims.append(Claim(f"seed:{row['id']}", "tune", row["id"].split(":")[-1], row["question"], passage,
+                            row["claim"], row["stated"], True, closest_sentence(row["claim"], passage)))
     return claims
 
 

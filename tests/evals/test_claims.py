@@ -1,6 +1,7 @@
 import random
 
-from rag.evals.claims import build, decide, perturb, precision_recall, window_around
+from rag.citations import numbers
+from rag.evals.claims import build, build_seed, decide, perturb, precision_recall, window_around
 
 
 def test_perturbations_change_exactly_the_named_thing():
@@ -11,6 +12,24 @@ def test_perturbations_change_exactly_the_named_thing():
     assert "Thames Estuary" in out["entity"]
     assert out["negation"].startswith("The bridge was not opened in 1932")
     assert "kilometres" in out["unit"]
+
+
+def test_a_figure_moved_within_its_passage_still_stands_there():
+    claim = "The bridge was opened in 1932 and carries 6 lanes."
+    passage = "The bridge was opened in 1932 and carries 6 lanes. A second deck was added in 1959 for 4 more."
+    moved = perturb(claim, passage, random.Random(0), [])["passage figure"]
+    assert moved == "The bridge was opened in 1959 and carries 6 lanes.", "a year is swapped for a year, not a count"
+    assert numbers(moved) <= numbers(passage), "the figures rule cannot refuse it: the judge must"
+    assert "passage figure" not in perturb(claim, "The bridge carries 6 lanes since 1932.", random.Random(0), [])
+
+
+def test_the_seed_corpus_claims_pair_a_true_claim_with_its_figure_said_of_another_subject():
+    claims = build_seed()
+    true = {c.id.split(":")[1] for c in claims if c.kind == "true"}
+    wrong = {c.id.split(":")[1] for c in claims if c.kind == "other subject"}
+    assert true == wrong and len(true) >= 10
+    assert all(c.right == (c.kind == "true") for c in claims)
+    assert all(numbers(c.claim) <= numbers(c.passage) for c in claims), "every figure stands in the passage"
 
 
 def test_window_keeps_the_quote_and_stays_short():
