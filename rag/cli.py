@@ -334,7 +334,7 @@ def cmd_eval(args, config: Config) -> int:
 
 
 def eval_claims(args, config: Config) -> int:
-    """Score the verifier on the labelled claim set: tune and test halves side by side."""
+    """Score the verifier on the labelled claim set: tune and test halves and the seed corpus part side by side."""
     import time
 
     from tqdm import tqdm
@@ -350,13 +350,13 @@ def eval_claims(args, config: Config) -> int:
     verifier = Verifier(partial(yes_probability, make_generator(config.backend, config.model, url=config.llm_url)))
     out = args.out or PROJECT_ROOT / "evals" / "results" / f"claims-{time.strftime('%Y%m%d-%H%M%S')}"
     table = []
-    parts = {"tune": lambda: build("tune", args.limit or 40, args.seed), "test": lambda: build("test", args.limit or 40, args.seed),
-             "tune, seed corpus": build_seed}
-    for name, make in parts.items():
+    parts = [(split, split, partial(build, split, args.limit or 40, args.seed)) for split in ("tune", "test")]
+    parts.append(("tune, seed corpus", "tune-seed_corpus", build_seed))
+    for name, stem, make in parts:
         claims = make()
         with tqdm(total=len(claims), unit="claim", desc=f"claims {name}", file=sys.stderr) as bar:
             rows = score(claims, verifier, on_item=lambda i: bar.update(1))
-        write_jsonl(rows, out / f"{name.replace(', ', '-').replace(' ', '_')}.jsonl")
+        write_jsonl(rows, out / f"{stem}.jsonl")
         figures = precision_recall(rows, lambda r: decide(r, config.support_min, config.answers_min))
         table.append({"split": name, **figures})
     from rag.evals.evaluation import format_table

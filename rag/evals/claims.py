@@ -4,9 +4,9 @@ Each answerable item gives one true claim (the first sentence of its reference a
 an annotator from the passage) and the same claim made wrong in the ways a small model gets answers
 wrong: another number, another year, another name, a negation, a unit swapped, a figure the passage
 gives for something else, a claim that belongs to another passage, and a true claim put to another
-question. A claim counts as right only when the
-passage states it and it answers the question. Both judge scores are stored per claim, so every
-threshold can be swept afterwards without running the model again.
+question. A claim counts as right only when the passage states it and it answers the question. Both
+judge scores are stored per claim, so every threshold can be swept afterwards without running the
+model again.
 
 ClapNQ's reference answers seldom state a figure, so `build_seed` adds a hand-written part over the
 default corpus (tune data): for ten figures in it, a true claim and the same figure said of another
@@ -25,9 +25,9 @@ from pathlib import Path
 
 from rag.chunking import sentence_spans
 from rag.citations import SupportPolicy, near_verbatim, numbers, overlap, window
+from rag.config import PROJECT_ROOT
 from rag.evals.datasets import SHARED_EVALS, EvalItem, load_clapnq
 from rag.loaders import load_folder
-from rag.config import PROJECT_ROOT
 
 JUDGE_WORDS = SupportPolicy().judge_words  # the claims are judged on windows as long as the pipeline's
 _UNITS = [("percent", "degrees"), ("miles", "kilometres"), ("kilometers", "miles"), ("dollars", "euros"),
@@ -78,7 +78,7 @@ def perturb(claim: str, passage: str, rng: random.Random, names: list[str]) -> d
     others = [m for m in _NUMBER.finditer(claim) if not _is_year(m.group())]
     if years or others:  # every figure still stands in the passage: only the judge can tell it is misplaced
         m = (years or others)[0]
-        stated = {f.group() for f in _NUMBER.finditer(claim)}
+        stated = {f.group() for f in years + others}
         same_kind = [f.group() for f in _NUMBER.finditer(passage)
                      if f.group() not in stated and _is_year(f.group()) == _is_year(m.group())]
         if same_kind:  # the first, not a random one: the other kinds keep the claims they had
