@@ -93,18 +93,46 @@ def strip_markers(text: str) -> str:
     return re.sub(r" ([.,。，！？；：])", r"\1", " ".join(_MARKER.sub("", text).split()))
 
 
+# A line break before a list item: a bullet, "2." or "2)", or a marker written before the item's text.
+_ITEM_BREAK = re.compile(r"\n\s*(?=(?:[-*•]|\d{1,2}[.)]|\[\d+\])\s)")
+_BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
+_LEADING_MARKERS = re.compile(r"(\s*\[[\d,;\s]+\][.;,]?)+")
+
+
 def split_answer(answer: str) -> list[str]:
-    """Sentences of the answer; a marker written after the full stop stays with its sentence."""
-    pieces = [answer[s:e] for s, e, _ in sentence_spans(answer)]
+    """Sentences of the answer; a marker written after the full stop stays with its sentence.
+
+    An answer laid out as a list has one item per line: each item is a sentence of its own (without
+    its bullet or number), and a marker that opens an item's line is that item's, not the sentence
+    before it. A heading that ends in a colon stays with the first item, which it frames. Read as
+    running text, "areas:\n[1] It influences food.\n[2] It affects music." gave [2] to the food
+    sentence and none to the music one (an answer seen on ClapNQ tune)."""
+    blocks = [_item_marker_last(_BULLET.sub("", b.strip())) for b in _ITEM_BREAK.split(answer)]
+    for i in range(len(blocks) - 1):
+        if blocks[i].endswith((":", "：")):
+            blocks[i], blocks[i + 1] = "", f"{blocks[i]} {blocks[i + 1]}"
     sentences: list[str] = []
-    for piece in pieces:
-        lead = re.match(r"(\s*\[[\d,;\s]+\][.;,]?)+", piece)
-        if sentences and lead:  # "Rose 18%. [1] Next..." : the marker closes the previous sentence
-            sentences[-1] += " " + lead.group().strip()
-            piece = piece[lead.end() :]
-        if piece.strip():
-            sentences.append(piece.strip())
+    for block in filter(None, blocks):
+        for s, e, _ in sentence_spans(block):
+            piece = block[s:e]
+            lead = _LEADING_MARKERS.match(piece)
+            if sentences and lead:  # "Rose 18%. [1] Next..." : the marker closes the previous sentence
+                sentences[-1] += " " + lead.group().strip()
+                piece = piece[lead.end() :]
+            if piece.strip():
+                sentences.append(piece.strip())
     return [s for s in sentences if strip_markers(s).strip()]
+
+
+def _item_marker_last(item: str) -> str:
+    """A list item that opens with its marker ("[1] It influences food."), the marker moved to the
+    end of the item's first sentence."""
+    lead = _LEADING_MARKERS.match(item)
+    rest = item[lead.end() :].strip() if lead else ""
+    if not rest:
+        return item
+    end = sentence_spans(rest)[0][1]
+    return f"{rest[:end].rstrip()} {lead.group().strip()}{rest[end:]}"
 
 
 def fold_with_map(text: str) -> tuple[str, list[int]]:

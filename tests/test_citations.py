@@ -28,6 +28,15 @@ def test_split_keeps_trailing_marker_with_its_sentence():
     assert split_answer("Prices rose 18%. [1] Tea was flat [2].") == ["Prices rose 18%. [1]", "Tea was flat [2]."]
 
 
+def test_a_list_answer_is_one_sentence_per_item_each_with_its_own_marker():
+    assert split_answer("Two areas:\n[1] Prices rose 18%.\n[2] Tea was flat.") == [
+        "Two areas: Prices rose 18%. [1]", "Tea was flat. [2]"]
+    assert split_answer("Two areas:\n1. Prices rose 18% [1].\n2. Tea was flat [2].") == [
+        "Two areas: Prices rose 18% [1].", "Tea was flat [2]."]
+    assert split_answer("- Prices rose 18% [1]\n- Tea was flat [2]") == ["Prices rose 18% [1]", "Tea was flat [2]"]
+    assert split_answer("Prices rose 18%.\n[1]") == ["Prices rose 18%. [1]"], "a marker alone on its line"
+
+
 def test_supported_sentence_gets_an_exact_quote():
     sentences, citations = check_answer("Coffee prices rose 18% after poor harvests in Brazil [1].", PASSAGES, encode)
     assert [s.supported for s in sentences] == [True]
