@@ -28,6 +28,26 @@ _STOP = set(
 _NEGATION = {"not", "no", "never", "none", "nor", "neither", "without", "cannot", "n't"}
 REFUSAL_TOKEN = "NOT_FOUND"
 
+# The answer prompt calls the sources "passages". A sentence that uses the word where no passage does
+# speaks about the sources, not from them: "The Disney characters for every letter of the alphabet are
+# listed in the 'List of Disney animated universe characters' passage [3]." answered an unanswerable
+# ClapNQ tune question, passed by the support judge at 0.64 (the passage's title names the list).
+# A passage about a bill's passage, or the Northwest Passage, lets the word through. Naming the
+# source of a fact is not talking about the sources: "According to the passage [1], the core AI
+# industry was valued at more than 1.2 trillion yuan" is a right seed_zh answer (zh-11, tune) that
+# the word alone refused, so such attributions are read past first.
+_SOURCES_WORD = re.compile(r"\bpassages?\b", re.IGNORECASE)
+_CITED_SOURCE = r"(?:the\s+|this\s+|that\s+)?(?:\w+\s+)?passages?(?:\s+\d+)?(?:\s*\[\d+\])*"
+_ATTRIBUTION = re.compile(
+    rf"^\s*(?:according\s+to|as\s+(?:stated|noted|mentioned|described|reported|shown|given)\s+in|as\s+per|per|"
+    rf"based\s+on|from|in)\s+{_CITED_SOURCE}\s*,?\s*"  # "According to the passage [1], ..."
+    rf"|^\s*{_CITED_SOURCE}\s+(?:states?|says?|notes?|mentions?|reports?|shows?|explains?|indicates?)"
+    rf"(?:\s+that)?\s*,?\s*"  # "The passage states that ..."
+    rf"|,?\s*(?:according\s+to|as\s+(?:stated|noted|mentioned|described|reported)\s+in)\s+{_CITED_SOURCE}"
+    rf"(?=\s*(?:\[\d+\]\s*)*[.!?]?\s*$)",  # "..., according to the passage [2]."
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class SupportPolicy:
@@ -313,8 +333,9 @@ def check_answer(
     either contains it near-verbatim or is judged to state it: `judge(claim, evidence)` is P(yes)
     for the passage's sentences around its best match (SupportPolicy.judge_min, judge_words).
     Without a judge the word-overlap rule decides. A figure-free sentence that joins facts from two
-    passages is supported by the pair. Each supporting passage gets a citation whose quote is its
-    sentence that best supports the claim, located exactly in the document.
+    passages is supported by the pair. A sentence about the passages themselves is never supported
+    (talks_about_sources). Each supporting passage gets a citation whose quote is its sentence that
+    best supports the claim, located exactly in the document.
 
     `translate(sentence)` gives what is checked in place of each sentence: the sentence in the
     passages' language, so that an answer in another language is held to the same tests (its own
@@ -394,7 +415,7 @@ def check_answer(
     for ci, claim_text in enumerate(claims):
         claim = probes[ci]
         cited, _ = parse_markers(claim_text, len(passages))
-        found = support(ci, claim, cited)
+        found = [] if talks_about_sources(claim, passages) else support(ci, claim, cited)
         if not found:
             sentences.append(Sentence(claim_text, tuple(cited), False, 0.0, judged.get(ci)))
             continue
@@ -411,6 +432,13 @@ def check_answer(
         sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci),
                                   tuple(quotes)))
     return sentences, list(citations.values())
+
+
+def talks_about_sources(claim: str, passages: Sequence[Passage]) -> bool:
+    """The claim names the passages themselves, a word none of them uses, other than to say which
+    one states it ("According to the passage [1], ...")."""
+    claim = _ATTRIBUTION.sub(" ", claim)
+    return bool(_SOURCES_WORD.search(claim)) and not any(_SOURCES_WORD.search(p.text) for p in passages)
 
 
 def near_verbatim(claim: str, sentence: str, at_least: float = 1.0) -> bool:

@@ -72,6 +72,24 @@ def test_judge_has_the_last_word_when_overlap_is_inconclusive():
     assert check_answer("Tea sales were flat [2].", PASSAGES, encode, judge=judge)[0][0].supported, "overlap 1.0: no judge"
 
 
+def test_a_sentence_about_the_passages_states_nothing_unless_the_passages_use_the_word():
+    listing = "List of characters. Aladdin, Baloo, Cinderella and Dumbo appear in the films."
+    passages = [Passage(1, "list.txt", "List of characters", 0, len(listing), listing)]
+    about_sources = "The characters for every letter are listed in the List of characters passage [1]."
+    yes = lambda claim, passage: 1.0
+    assert not check_answer(about_sources, passages, encode, judge=yes)[0][0].supported
+    assert check_answer("Aladdin, Baloo, Cinderella and Dumbo appear in the films [1].", passages, encode,
+                        judge=yes)[0][0].supported
+    for attributed in ("According to the passage [1], Aladdin and Baloo appear in the films.",
+                       "The passage [1] says that Aladdin and Baloo appear in the films.",
+                       "Aladdin and Baloo appear in the films, according to the first passage [1]."):
+        assert check_answer(attributed, passages, encode, judge=yes)[0][0].supported, "naming the source is not about it"
+    bill = "The bill's passage through the Senate took two years."
+    passages = [Passage(1, "bill.txt", "The bill", 0, len(bill), bill)]
+    assert check_answer("The bill's passage through the Senate took two years [1].", passages, encode,
+                        judge=yes)[0][0].supported, "the documents' own sense of the word"
+
+
 def test_locate_folds_typographic_quotes_and_whitespace_only():
     text = "He said “it   works” and it’s fine."
     start, end = locate('said "it works" and it\'s', text)
