@@ -24,11 +24,11 @@ from rag.embedding import Embedder
 from rag.errors import ConfigError, IndexMissingError, QuestionError
 from rag.generation import Generator, generate, refusal_share, yes_probability
 from rag.language import detect, rewrite, translate
-from rag.prompting import build_messages, refusal_text, render, select_passages, whole_passages
+from rag.prompting import build_messages, refusal_text, render, select_passages, template, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import Verifier, years_backed
+from rag.verification import Verifier, asks_yes_no, years_backed
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,36 @@ class Assistant:
             timings["escalation"] = time.perf_counter() - escalated
             if second.answered:
                 attempt, hits = second, wide
+            elif self._asks_yes_no(question):
+                deciding = time.perf_counter()
+                if not is_refusal(second.raw):
+                    yield ESCALATING
+                opened = self._open_question(question)
+                third = Attempt(())
+                if opened:
+                    third = yield from self._attempt(opened, previous, passages, timings, started, language,
+                                                     verdict_for=question)
+                timings["verdict"] = time.perf_counter() - deciding
+                if third.answered:
+                    attempt, hits = third, wide
         yield self._answer(question, query, hits, attempt, timings, started, language)
+
+    def _open_question(self, question: str) -> str:
+        """The question that asks for the facts deciding a yes/no one ("Where are the two airports?"
+        for "Are both airports in Michigan?"). Asked the yes/no question itself, the model declines
+        (HotpotQA dev, tune: P(NOT_FOUND) 0.29-0.49 on three whose passages it had) or writes "Yes,
+        both ..." even when told to give the facts only."""
+        messages = [{"role": "system", "content": render("open_question_system")}]
+        for line in template("open_question_examples").splitlines():
+            asked, opened = (part.strip() for part in line.split("|"))
+            messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": opened}]
+        opened = generate(self.generator, [*messages, {"role": "user", "content": question}], max_tokens=REWRITE_TOKENS)
+        opened = " ".join(opened.split())
+        return opened if opened.endswith("?") and not asks_yes_no(opened) else ""
+
+    def _asks_yes_no(self, question: str) -> bool:
+        """Whether a question that found no checked answer gets the yes/no try (Config.yes_no)."""
+        return self.verifier is not None and self.config.yes_no and asks_yes_no(question)
 
     def _rewrites(self, question: str, language: str, groups: Groups) -> tuple[list[str], set[str]]:
         """The question rewritten into each other language the asker's documents are written in, and
@@ -212,8 +241,10 @@ class Assistant:
         return out
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
-                 started: float, language: str = "en") -> Gen[str, None, Attempt]:
-        """Generate over `passages` (streamed) and verify what came back."""
+                 started: float, language: str = "en", verdict_for: str | None = None) -> Gen[str, None, Attempt]:
+        """Generate over `passages` (streamed) and verify what came back. With `verdict_for`, a yes/no
+        question, `question` asks for the facts that decide it: the judge draws the yes or no from the
+        sentences that hold up, and the answer opens with it; without a clear one nothing is answered."""
         if not passages:
             return Attempt(())
         mode = self.config.answer_language
@@ -264,6 +295,12 @@ class Assistant:
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)
+        if answered and verdict_for is not None:  # only _asks_yes_no's try, which needs the verifier
+            facts = " ".join(strip_markers(s.text) for s in sentences if s.supported)
+            p_yes = verifier.verdict(verdict_for, facts)
+            word = self._verdict_word(p_yes)
+            answered = word is not None
+            sentences = [Sentence(word, (), True, judged=p_yes), *sentences] if word else sentences
         kept = {q for s in sentences if s.supported for q in s.quotes}
         citations = [c for q, c in enumerate(citations) if q in kept]
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
@@ -272,6 +309,16 @@ class Assistant:
             sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
+
+    def _verdict_word(self, p_yes: float | None) -> str | None:
+        """"Yes." or "No." for the verdict judge's P(yes), or None when it is not clear enough."""
+        if p_yes is None:
+            return None
+        if self.config.verdict_yes_min is not None and p_yes >= self.config.verdict_yes_min:
+            return "Yes."
+        if self.config.verdict_no_max is not None and p_yes <= self.config.verdict_no_max:
+            return "No."
+        return None
 
     def _set_aside(self, question: str, sentences: list[Sentence], citations: Sequence[Citation],
                    passages: Sequence[Passage]) -> list[Sentence]:

@@ -406,3 +406,67 @@ def test_an_english_question_over_chinese_documents_is_answered_in_english_and_c
     assert "into Chinese" in check[0]["content"] and "Latin letters" not in check[0]["content"], "checked in Chinese"
     assert not answer.refused and answer.text == "Employees get fifteen days of paid annual leave a year [1]."
     assert answer.citations[0].quote == "员工每年享有十五天带薪年假。" and "translation" not in answer.timings
+
+
+WEIGHT = "An adult can weigh up to 150 tonnes [1]."  # near-verbatim: only the answers judge reads it
+OPENED = "How much can a blue whale weigh?"
+
+
+def test_a_yes_no_question_with_no_checked_answer_gets_a_verdict_from_the_checked_facts(make_assistant):
+    # Both attempts write a supported sentence that the answers judge turns down (0.2). The third
+    # asks the question that opens the yes/no one, its facts pass the answers judge on that question
+    # (0.9), and the verdict judge reads the facts that hold up against the question asked (0.95).
+    assistant = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.95),
+                               verdict_yes_min=0.9)
+    items = list(assistant.stream("Can a blue whale weigh 150 tonnes?"))
+    answer = items[-1]
+    assert not answer.refused and answer.text == "Yes. " + WEIGHT
+    assert answer.question == "Can a blue whale weigh 150 tonnes?"
+    assert answer.citations[0].quote == "An adult can weigh up to 150 tonnes."
+    assert answer.sentences[0].text == "Yes." and answer.sentences[0].judged == 0.95
+    rewrite, facts = assistant.generator.prompts[2:]
+    assert rewrite[0]["content"] == render("open_question_system") and rewrite[-1]["content"] == "Can a blue whale weigh 150 tonnes?"
+    assert facts[0]["content"] == render("answer_system") and f"Question: {OPENED}" in facts[1]["content"]
+    answers, verdict = assistant.generator.judged[2:]
+    assert f"Question: {OPENED}" in answers[1]["content"]
+    assert verdict[0]["content"] == render("verdict_system")
+    assert "Facts: An adult can weigh up to 150 tonnes." in verdict[1]["content"]
+    assert "Question: Can a blue whale weigh 150 tonnes?" in verdict[1]["content"]
+    assert answer.timings["verdict"] > 0
+
+
+@pytest.mark.parametrize("p_yes, yes_min, no_max, shown", [
+    (0.6, 0.9, 0.5, None),  # between the bars: refused
+    (0.95, None, 0.5, None),  # no bar for "Yes.": never
+    (0.05, 0.9, None, None),  # no bar for "No.": never
+    (0.3, 0.9, 0.5, "No. " + WEIGHT),
+    (0.95, 0.9, 0.5, "Yes. " + WEIGHT),
+])
+def test_a_verdict_is_shown_only_when_it_is_clear(make_assistant, p_yes, yes_min, no_max, shown):
+    assistant = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, p_yes),
+                               verdict_yes_min=yes_min, verdict_no_max=no_max)
+    answer = assistant.ask("Can a blue whale weigh 150 tonnes?")
+    assert answer.refused if shown is None else answer.text == shown
+
+
+@pytest.mark.parametrize("opened", [
+    "Can a blue whale weigh 150 tonnes?",  # the model gave the yes/no question back
+    "Blue whales are heavy.",  # not a question
+])
+def test_a_rewrite_that_does_not_open_the_question_is_not_asked(make_assistant, opened):
+    assistant = make_assistant(WEIGHT, WEIGHT, opened, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05))
+    assert assistant.ask("Can a blue whale weigh 150 tonnes?").refused
+    assert len(assistant.generator.prompts) == 3
+
+
+def test_only_a_yes_no_question_gets_the_verdict_try_and_only_if_its_facts_hold_up(make_assistant):
+    other = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05))
+    assert other.ask("How much can a blue whale weigh?").refused
+    assert len(other.generator.prompts) == 2, "no third attempt for a question that does not ask yes or no"
+    off = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05), yes_no=False)
+    assert off.ask("Can a blue whale weigh 150 tonnes?").refused and len(off.generator.prompts) == 2
+    unstated = make_assistant(WEIGHT, WEIGHT, OPENED, "An adult can weigh up to 900 tonnes [1].", judge=True,
+                              verdicts=(0.2, 0.2))
+    answer = unstated.ask("Can a blue whale weigh 150 tonnes?")
+    assert answer.refused, "no verdict is drawn when no fact holds up"
+    assert all(m[0]["content"] != render("verdict_system") for m in unstated.generator.judged)

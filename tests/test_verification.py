@@ -1,4 +1,6 @@
-from rag.verification import Verifier, accept_all
+import pytest
+
+from rag.verification import Verifier, accept_all, asks_yes_no
 
 
 class Recorder:
@@ -52,3 +54,17 @@ def test_answer_score_shows_the_previous_question_apart_from_the_new_one():
     user = judge.messages[0][1]["content"]
     assert "Earlier in this conversation the user asked: How much did China spend on R&D?" in user
     assert "\nQuestion: How far can the lamp be seen?" in user
+
+
+@pytest.mark.parametrize("question, yes_no", [
+    ("Are the museum and the library in the same street?", True),
+    ("Does the travel policy allow business class?", True),
+    ("Was the bridge finished before 1900?", True),
+    ("  'Is it open on Mondays?", True),
+    ("Can staff book a taxi or must they take the train?", False),  # a choice between two
+    ("Which is older, the museum or the library?", False),
+    ("Where is the museum?", False),
+    ("Island hopping in summer: what does it cost?", False),  # "Is" must be a word of its own
+])
+def test_a_question_asks_for_yes_or_no_when_it_opens_with_an_auxiliary_verb(question, yes_no):
+    assert asks_yes_no(question) is yes_no
