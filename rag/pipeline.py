@@ -310,10 +310,8 @@ class Assistant:
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
-    def _verdict_word(self, p_yes: float | None) -> str | None:
+    def _verdict_word(self, p_yes: float) -> str | None:
         """"Yes." or "No." for the verdict judge's P(yes), or None when it is not clear enough."""
-        if p_yes is None:
-            return None
         if self.config.verdict_yes_min is not None and p_yes >= self.config.verdict_yes_min:
             return "Yes."
         if self.config.verdict_no_max is not None and p_yes <= self.config.verdict_no_max:
