@@ -102,3 +102,17 @@ def test_cached_prompt_prefixes_give_the_same_probabilities_as_a_fresh_model():
     fresh = LlamaCppGenerator("smollm2-135m").first_token_probabilities(judge)
     assert list(first) == list(again) == list(fresh)
     assert all(abs(first[t] - fresh[t]) < 1e-6 and abs(again[t] - fresh[t]) < 1e-6 for t in fresh)
+
+
+@pytest.mark.slow
+def test_the_same_prompt_twice_gets_the_same_reply():
+    """Right after its own reply the whole prompt is cached; the reply must not come from the logits
+    the last generation left behind (it came back empty)."""
+    from rag.generation import LlamaCppGenerator, generate
+
+    messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Name a colour."}]
+    model = LlamaCppGenerator("smollm2-135m")
+    first = generate(model, messages, max_tokens=8)
+    assert first.strip() and generate(model, messages, max_tokens=8) == first
+    model.first_token_probabilities(messages)  # the cache now ends on the prompt, with its own logits
+    assert generate(model, messages, max_tokens=8) == first
