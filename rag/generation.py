@@ -181,7 +181,7 @@ def _common_prefix(a, b) -> int:
 def _truncate(llm, n: int) -> None:
     """Keep the first n tokens of the model's cache. The logits in hand are then no longer those of
     the last token kept: llama-cpp-python (0.3.36) samples from them at once when the whole prompt
-    is cached, so a prompt asked again right after its own reply got an empty one."""
+    is cached, so a prompt asked again right after its own reply got that reply continued, or nothing."""
     if n < llm.n_tokens:
         llm._ctx.kv_cache_seq_rm(-1, n, -1)
         llm.n_tokens = n

@@ -107,7 +107,7 @@ def test_cached_prompt_prefixes_give_the_same_probabilities_as_a_fresh_model():
 @pytest.mark.slow
 def test_the_same_prompt_twice_gets_the_same_reply():
     """Right after its own reply the whole prompt is cached; the reply must not come from the logits
-    the last generation left behind (it came back empty)."""
+    the last generation left behind (it continued that reply, or came back empty)."""
     from rag.generation import LlamaCppGenerator, generate
 
     messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Name a colour."}]
