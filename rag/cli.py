@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", action="store_true", help="score retrieval only (dense, BM25, hybrid side by side)")
     p.add_argument("--limit", type=int, help="a fixed random sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sample")
+    p.add_argument("--part", help="claims only: the parts whose name holds this text (e.g. 'HotpotQA', 'seed')")
     p.add_argument("--out", type=Path, help="results folder (default evals/results/<dataset>-<time>)")
     p.add_argument("--check", action="store_true", help="exit 1 when a metric is outside its threshold")
     p.add_argument("--thresholds", type=Path, default=PROJECT_ROOT / "evals" / "thresholds.json",
@@ -339,9 +340,9 @@ def eval_claims(args, config: Config) -> int:
 
     from tqdm import tqdm
 
-    from rag.evals.claims import build, build_seed, decide, precision_recall, score
+    from rag.evals.claims import build, build_pairs, build_seed, decide, precision_recall, score
     from rag.evals.evaluation import write_jsonl
-    from functools import partial
+    from functools import cache, partial
 
     from rag.generation import make_generator, yes_probability
     from rag.verification import Verifier
@@ -352,6 +353,12 @@ def eval_claims(args, config: Config) -> int:
     table = []
     parts = [(split, split, partial(build, split, args.limit or 40, args.seed)) for split in ("tune", "test")]
     parts.append(("tune, seed corpus", "tune-seed_corpus", build_seed))
+    pairs = cache(build_pairs)
+    for split in ("tune", "held"):
+        parts.append((f"{split}, HotpotQA pairs", f"{split}-hotpotqa_pairs",
+                      lambda split=split: [c for c in pairs() if c.split == split]))
+    if args.part:
+        parts = [part for part in parts if args.part in part[0]]
     for name, stem, make in parts:
         claims = make()
         with tqdm(total=len(claims), unit="claim", desc=f"claims {name}", file=sys.stderr) as bar:

@@ -13,6 +13,13 @@ default corpus (tune data): for ten figures in it, a true claim and the same fig
 subject the article names ("the national venture capital guidance fund is 3.6 trillion yuan", where
 3.6 trillion is China's R&D spending). Every figure of such a claim stands in the passage, so only
 the judge can refuse it.
+
+`build_pairs` makes the same mistake where the pipeline made it on HotpotQA: a comparison question
+names two subjects, each with its own paragraph, and the model gave one subject the other's figure
+("Palm Springs International Airport handles approximately 399,000 passengers", read on the
+Trenton-Mercer paragraph). From each such pair it takes a fact with a figure from each paragraph
+(a true claim) and the same fact said of the other subject (a false one), both read on the
+paragraph the fact comes from.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from pathlib import Path
 from rag.chunking import sentence_spans
 from rag.citations import SupportPolicy, near_verbatim, numbers, overlap, window
 from rag.config import PROJECT_ROOT
-from rag.evals.datasets import SHARED_EVALS, EvalItem, load_clapnq
+from rag.evals.datasets import SHARED_EVALS, EvalItem, load_clapnq, load_hotpotqa
 from rag.loaders import load_folder
 
 JUDGE_WORDS = SupportPolicy().judge_words  # the claims are judged on windows as long as the pipeline's
@@ -155,6 +162,73 @@ def build_seed(path: Path = SEED_CLAIMS, corpus: Path = SHARED_EVALS.parent / "c
         passage = f"({doc.title}) {window_around(doc.text, row['quote'], JUDGE_WORDS)}"
         claims.append(Claim(f"seed:{row['id']}", "tune", row["id"].split(":")[-1], row["question"], passage,
                             row["claim"], row["stated"], True, closest_sentence(row["claim"], passage)))
+    return claims
+
+
+_PARENTHESES = re.compile(r"\s*\([^()]*\)")
+_BORN = re.compile(r"\(born ([^;()]*?\d{4})")
+_VERB = re.compile(r"\s(?:is|was|are|were|has|had)\s")
+_CLAUSE_END = re.compile(r"[;.]|,(?=\s)(?!\s\d{4}\b)|$")  # "February 9, 2012" and "2,146,980" are one figure
+
+
+def plain_title(title: str) -> str:
+    """A Wikipedia title without its qualifier: "Snatch (film)" -> "Snatch"."""
+    return _PARENTHESES.sub("", title).strip()
+
+
+def fact_with_figure(title: str, text: str) -> tuple[str, str] | None:
+    """(claim, the sentence as written) for the first of the paragraph's first three sentences that gives its subject
+    a figure: "X was born on <date>." from "X (born <date>) is ...", or the sentence from its verb to
+    the end of the clause holding the first figure, with the plain title as the subject (where the
+    sentence says it of the subject or a pronoun, not "Its population was ...")."""
+    subject = plain_title(title)
+    for start, end, _ in sentence_spans(text)[:3]:
+        raw = text[start:end]
+        sentence = " ".join(raw.split())
+        born = _BORN.search(sentence)
+        if born:
+            return f"{subject} was born on {born.group(1)}.", raw
+        plain = _PARENTHESES.sub("", sentence)
+        figure, verb = _NUMBER.search(plain), _VERB.search(plain)
+        head = plain[: verb.start()].lower().split() if verb else []  # what the verb is said of
+        if figure and verb and verb.start() < figure.start() and (head in (["it"], ["he"], ["she"], ["they"])
+                                                                   or subject.lower().split()[0] in head):
+            stop = _CLAUSE_END.search(plain, figure.end())
+            return f"{subject} {plain[verb.start() : stop.start()].strip()}.", raw
+    return None
+
+
+def build_pairs(gate_limit: int = 30, seed: int = 0) -> list[Claim]:
+    """Claims from the HotpotQA dev questions that name both their supporting paragraphs' subjects,
+    leaving out the quality gate's sample. Half the questions (a fixed random half) are "tune", the
+    other half "held": all of HotpotQA dev is tune data, so the held half is where a change fitted
+    on the first is confirmed before the ClapNQ test half."""
+    dataset = load_hotpotqa()
+    gate = {it.id for it in dataset.sample(gate_limit, 0).items}
+    documents = {d.doc_id: d for d in dataset.documents}
+    bases = []
+    for item in dataset.items:
+        docs = [documents[d] for d in item.gold_docs]
+        if item.id in gate or len(docs) != 2 or len({plain_title(d.title) for d in docs}) != 2:
+            continue  # "Snatch (film)" and "Snatch (TV series)" are one name
+        if not all(plain_title(d.title).lower() in item.question.lower() for d in docs):
+            continue
+        facts = [fact_with_figure(d.title, d.text) for d in docs]
+        if all(facts):
+            bases.append((item, docs, facts))
+    rng = random.Random(seed)
+    rng.shuffle(bases)
+    claims = []
+    for i, (item, docs, facts) in enumerate(sorted(bases[: len(bases) // 2], key=lambda b: b[0].id)
+                                            + sorted(bases[len(bases) // 2 :], key=lambda b: b[0].id)):
+        split = "tune" if i < len(bases) // 2 else "held"
+        for (doc, (claim, sentence)), other in zip(zip(docs, facts), reversed(docs)):
+            passage = f"({doc.title}) {window_around(doc.text, sentence, JUDGE_WORDS)}"
+            subject, swapped = plain_title(doc.title), plain_title(other.title)
+            wrong = swapped + claim[len(subject) :]
+            for kind, text, stated in (("true", claim, True), ("other subject", wrong, False)):
+                claims.append(Claim(f"{item.id}:{doc.doc_id}:{kind}", split, kind, item.question, passage, text,
+                                    stated, True, closest_sentence(text, passage)))
     return claims
 
 

@@ -1,7 +1,9 @@
 import random
 
 from rag.citations import numbers
-from rag.evals.claims import build, build_seed, decide, perturb, precision_recall, window_around
+from rag.evals.datasets import load_hotpotqa
+from rag.evals.claims import (build, build_pairs, build_seed, decide, fact_with_figure, perturb, precision_recall,
+                              window_around)
 
 
 def test_perturbations_change_exactly_the_named_thing():
@@ -30,6 +32,27 @@ def test_the_seed_corpus_claims_pair_a_true_claim_with_its_figure_said_of_anothe
     assert true == wrong and len(true) >= 10
     assert all(c.right == (c.kind == "true") for c in claims)
     assert all(numbers(c.claim) <= numbers(c.passage) for c in claims), "every figure stands in the passage"
+
+
+def test_a_fact_with_a_figure_is_said_of_the_paragraphs_subject():
+    born = "Ann Lee (born 3 May 1950) is a painter. She lives in Leeds."
+    assert fact_with_figure("Ann Lee (painter)", born)[0] == "Ann Lee was born on 3 May 1950."
+    film = "Dusk is a film by Jo Ray. It was released (in Peru) on February 9, 2012, to good reviews."
+    assert fact_with_figure("Dusk (film)", film) == ("Dusk was released on February 9, 2012.", film.split(". ", 1)[1])
+    assert fact_with_figure("Quiet", "Quiet is a film. It was liked.") is None
+
+
+def test_the_hotpotqa_pairs_give_each_subject_the_others_fact_on_the_first_ones_paragraph():
+    claims = build_pairs()
+    gate = {it.id for it in load_hotpotqa().sample(30, 0).items}
+    assert not {c.id.split(":")[0] for c in claims} & gate, "the gate's questions stay unseen"
+    halves = [{c.id.split(":")[0] for c in claims if c.split == split} for split in ("tune", "held")]
+    assert not halves[0] & halves[1] and min(map(len, halves)) >= 20
+    for true, wrong in zip(claims[::2], claims[1::2]):
+        assert (true.kind, wrong.kind, true.passage) == ("true", "other subject", wrong.passage)
+        assert true.right and not wrong.right
+        assert numbers(true.claim) <= numbers(true.passage) and numbers(true.claim) <= numbers(wrong.claim)
+        assert true.claim != wrong.claim
 
 
 def test_window_keeps_the_quote_and_stays_short():
