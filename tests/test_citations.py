@@ -85,6 +85,9 @@ def test_a_name_the_passage_never_gives_is_not_stated_there_whatever_the_judge_s
         assert check_answer(right, passages, encode, judge=yes)[0][0].supported, right
     assert check_answer("Hill Field and Lake Port Airport serve passengers [1][2].", passages, encode,
                         judge=yes)[0][0].supported, "a pair names what each passage names"
+    translated = lambda text: "Hill Airfield handles about 399,000 passengers a year."
+    assert check_answer("希尔机场每年约有399,000名旅客 [1]。", passages, encode, judge=yes, translate=translated)[0][0] \
+        .supported, "a translation spells names its own way: only the answer's own words are held to the rule"
     german = "Der Flughafen Hill Field hat eine Landebahn."
     passages = [Passage(1, "hill.txt", "Hill Field", 0, len(german), german)]
     assert check_answer("Der Hill Field hat nur eine Piste [1].", passages, encode, judge=yes)[0][0].supported, \
