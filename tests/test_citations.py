@@ -81,7 +81,8 @@ def test_a_name_the_passage_never_gives_is_not_stated_there_whatever_the_judge_s
     swapped = check_answer("Lake Port Airport handles about 399,000 passengers a year [1].", passages, encode, judge=yes)
     assert not swapped[0][0].supported, "the other subject's figure"
     for right in ("Hill Field handles about 399,000 passengers a year [1].",
-                  "The airport, Hill Field's, opened in 1929 [1].", "In 1929 the airport opened [1]."):
+                  "The airport, Hill Field's, opened in 1929 [1].", "In 1929 the airport opened [1].",
+                  "Hill Field is in America [1]."):  # no figure: what a passage implies is the judge's to weigh
         assert check_answer(right, passages, encode, judge=yes)[0][0].supported, right
     assert check_answer("Hill Field and Lake Port Airport serve passengers [1][2].", passages, encode,
                         judge=yes)[0][0].supported, "a pair names what each passage names"
