@@ -177,10 +177,10 @@ def plain_title(title: str) -> str:
 
 
 def fact_with_figure(title: str, text: str) -> tuple[str, str] | None:
-    """(claim, the sentence as written) for the first of the paragraph's first three sentences that gives its subject
-    a figure: "X was born on <date>." from "X (born <date>) is ...", or the sentence from its verb to
-    the end of the clause holding the first figure, with the plain title as the subject (where the
-    sentence says it of the subject or a pronoun, not "Its population was ...")."""
+    """(claim, the sentence as written) for the first of the paragraph's first three sentences that
+    gives its subject a figure: "X was born on <date>." from "X (born <date>) is ...", or the sentence
+    from its verb to the end of the clause holding the first figure, with the plain title as the
+    subject (where the sentence says it of the subject or a pronoun, not "Its population was ...")."""
     subject = plain_title(title)
     for start, end, _ in sentence_spans(text)[:3]:
         raw = text[start:end]
