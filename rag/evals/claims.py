@@ -216,12 +216,12 @@ def build_pairs(gate_limit: int = 30, seed: int = 0) -> list[Claim]:
         facts = [fact_with_figure(d.title, d.text) for d in docs]
         if all(facts):
             bases.append((item, docs, facts))
-    rng = random.Random(seed)
-    rng.shuffle(bases)
+    shuffled = list(bases)
+    random.Random(seed).shuffle(shuffled)
+    tune = {item.id for item, _, _ in shuffled[: len(bases) // 2]}
     claims = []
-    for i, (item, docs, facts) in enumerate(sorted(bases[: len(bases) // 2], key=lambda b: b[0].id)
-                                            + sorted(bases[len(bases) // 2 :], key=lambda b: b[0].id)):
-        split = "tune" if i < len(bases) // 2 else "held"
+    for item, docs, facts in bases:
+        split = "tune" if item.id in tune else "held"
         for (doc, (claim, sentence)), other in zip(zip(docs, facts), reversed(docs)):
             passage = f"({doc.title}) {window_around(doc.text, sentence, JUDGE_WORDS)}"
             subject, swapped = plain_title(doc.title), plain_title(other.title)
