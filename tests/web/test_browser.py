@@ -351,8 +351,9 @@ def test_two_users_in_different_groups_each_see_only_their_own_uploads(tmp_path,
             (folder / f"{group}.txt").write_text(BONUS[group], encoding="utf-8")
             page.click("button[role='tab']:has-text('Documents')")
             page.set_input_files("#upload input[type='file']", [str(folder / f"{group}.txt")])
-            page.wait_for_function(f"(document.querySelector('#upload')?.innerText || '').includes('{group}.txt')",
-                                   timeout=10_000)
+            # By its label, not its text: Gradio sometimes writes the name's stem and extension with a space
+            # between them ("sales .txt"), which made this wait time out on a loaded machine.
+            page.wait_for_selector(f"#upload td.filename[aria-label='{group}.txt']", timeout=10_000)
             page.click("#add-docs")
             page.wait_for_selector("#upload-log li.ok", timeout=TIMEOUT_MS)
             pages[group] = page
