@@ -60,6 +60,10 @@ class Config:
     # When the fast path finds no answer that holds up, try once more with more, whole chunks, half
     # of them from a second retrieval hop (the question joined to each of the first `hop_from` chunks).
     escalate: bool = True
+    # A draft whose cited passages do not state one of its sentences is written once more on the same
+    # passages, the model told which sentences did not hold up, before any wider search (off: being
+    # measured on the tune sets).
+    revise: bool = False
     wide_passages: int = 6
     hop_from: int = 1
     # How a question asked in another language than its passages' is answered. "translate"

@@ -137,6 +137,10 @@ class Assistant:
                                    sources=sources)
         timings["prompt"] = time.perf_counter() - started - timings["retrieval"] - timings.get("rewrite", 0.0)
         attempt = yield from self._attempt(question, previous, passages, timings, started, language)
+        if not attempt.answered and self.config.revise and any(not s.supported for s in attempt.sentences):
+            yield ESCALATING
+            attempt = yield from self._attempt(question, previous, passages, timings, started, language,
+                                               revising=attempt)
         if not attempt.answered and self.config.escalate:
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
@@ -241,10 +245,13 @@ class Assistant:
         return out
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
-                 started: float, language: str = "en", verdict_for: str | None = None) -> Gen[str, None, Attempt]:
+                 started: float, language: str = "en", verdict_for: str | None = None,
+                 revising: Attempt | None = None) -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back. With `verdict_for`, a yes/no
         question, `question` asks for the facts that decide it: the judge draws the yes or no from the
-        sentences that hold up, and the answer opens with it; without a clear one nothing is answered."""
+        sentences that hold up, and the answer opens with it; without a clear one nothing is answered.
+        With `revising`, an earlier attempt on the same passages, the model sees its draft and the
+        sentences of it that its passages do not state, and writes again."""
         if not passages:
             return Attempt(())
         mode = self.config.answer_language
@@ -253,9 +260,13 @@ class Assistant:
         target = self._passages_language(passages, language)
         draft = language if mode == "direct" or (mode == "translate" and language == "en") else target
         messages = build_messages(question, passages, previous, draft, asked_in=language)
+        if revising is not None:
+            failed = "\n".join(f"- {s.text}" for s in revising.sentences if not s.supported)
+            messages += [{"role": "assistant", "content": revising.raw},
+                         {"role": "user", "content": render("revise", sentences=failed)}]
         generating = time.perf_counter()
         declining = None
-        if self.verifier is not None:  # the model's own estimate that these passages hold no answer
+        if self.verifier is not None and revising is None:  # the model's own estimate that these passages hold no answer
             declining = refusal_share(self.generator.first_token_probabilities(messages), REFUSAL_TOKEN)
             if declining >= self.config.decline_from:
                 timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating

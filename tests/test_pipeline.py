@@ -75,6 +75,25 @@ def test_without_escalation_one_attempt_decides(make_assistant):
     assert answer.refused and len(assistant.generator.prompts) == 1
 
 
+def test_a_draft_that_does_not_hold_up_is_revised_on_the_same_passages_before_looking_further(make_assistant):
+    assistant = make_assistant("Whales live for 300 years [1].", "An adult can weigh up to 150 tonnes [1].",
+                               revise=True, escalate=False)
+    items = list(assistant.stream("How much can a blue whale weigh?"))
+    answer = items[-1]
+    assert ESCALATING in items and not answer.refused and "150 tonnes" in answer.text
+    first, second = assistant.generator.prompts
+    assert second[:len(first)] == first, "the same passages and question"
+    assert second[-2] == {"role": "assistant", "content": "Whales live for 300 years [1]."}
+    assert "- Whales live for 300 years [1]." in second[-1]["content"]
+
+
+def test_a_draft_is_not_revised_when_it_holds_up_or_was_a_refusal(make_assistant):
+    held = make_assistant("An adult can weigh up to 150 tonnes [1].", "unused", revise=True, escalate=False)
+    assert not held.ask("How much can a blue whale weigh?").refused and len(held.generator.prompts) == 1
+    declined = make_assistant("NOT_FOUND", "unused", revise=True, escalate=False)
+    assert declined.ask("How much can a blue whale weigh?").refused and len(declined.generator.prompts) == 1
+
+
 def test_an_answer_to_another_question_is_not_shown(make_assistant):
     """Supported, but the judge says it does not answer what was asked (another year, say)."""
     assistant = make_assistant("An adult can weigh up to 150 tonnes [1].", "NOT_FOUND", judge=True,
