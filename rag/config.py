@@ -60,13 +60,13 @@ class Config:
     # When the fast path finds no answer that holds up, try once more with more, whole chunks, half
     # of them from a second retrieval hop (the question joined to each of the first `hop_from` chunks).
     escalate: bool = True
+    wide_passages: int = 6
+    hop_from: int = 1
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
     # half-right answer more on ClapNQ tune 40, nothing changed on HotpotQA 30, the seed sets or the
     # held-out ClapNQ test 40 (README "Quality", 2026-12-05).
     revise: bool = False
-    wide_passages: int = 6
-    hop_from: int = 1
     # How a question asked in another language than its passages' is answered. "translate"
     # (default): the answer is written and checked in the passages' language, as a question asked
     # in it would be, and each checked sentence is then translated for the reader (shown only if the

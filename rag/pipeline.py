@@ -266,7 +266,8 @@ class Assistant:
                          {"role": "user", "content": render("revise", sentences=failed)}]
         generating = time.perf_counter()
         declining = None
-        if self.verifier is not None and revising is None:  # the model's own estimate that these passages hold no answer
+        # The model's own estimate that these passages hold no answer (not read again when revising).
+        if self.verifier is not None and revising is None:
             declining = refusal_share(self.generator.first_token_probabilities(messages), REFUSAL_TOKEN)
             if declining >= self.config.decline_from:
                 timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating
