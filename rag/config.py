@@ -64,8 +64,8 @@ class Config:
     hop_from: int = 1
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
-    # half-right answer more on ClapNQ tune 40, nothing changed on HotpotQA 30, the seed sets or the
-    # held-out ClapNQ test 40 (README "Quality", 2026-12-05).
+    # half-right answer more on ClapNQ tune 40, nothing changed on ClapNQ tune 80, HotpotQA 30, the
+    # seed sets or the held-out ClapNQ test 40 (README "Quality", 2026-12-05).
     revise: bool = False
     # How a question asked in another language than its passages' is answered. "translate"
     # (default): the answer is written and checked in the passages' language, as a question asked
