@@ -62,6 +62,9 @@ class Config:
     escalate: bool = True
     wide_passages: int = 6
     hop_from: int = 1
+    # When the wide attempt finds nothing, each of the first `single_chunks` retrieved chunks is shown
+    # to the model alone, and the one it is least inclined to decline is answered from (0: off).
+    single_chunks: int = 3
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
     # half-right answer more on ClapNQ tune 40, nothing changed on ClapNQ tune 80, HotpotQA 30, the

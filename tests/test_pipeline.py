@@ -479,13 +479,32 @@ def test_a_rewrite_that_does_not_open_the_question_is_not_asked(make_assistant, 
 
 
 def test_only_a_yes_no_question_gets_the_verdict_try_and_only_if_its_facts_hold_up(make_assistant):
-    other = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05))
+    other = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05),
+                           single_chunks=0)
     assert other.ask("How much can a blue whale weigh?").refused
     assert len(other.generator.prompts) == 2, "no third attempt for a question that does not ask yes or no"
-    off = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05), yes_no=False)
+    off = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05), yes_no=False,
+                         single_chunks=0)
     assert off.ask("Can a blue whale weigh 150 tonnes?").refused and len(off.generator.prompts) == 2
     unstated = make_assistant(WEIGHT, WEIGHT, OPENED, "An adult can weigh up to 900 tonnes [1].", judge=True,
                               verdicts=(0.2, 0.2))
     answer = unstated.ask("Can a blue whale weigh 150 tonnes?")
     assert answer.refused, "no verdict is drawn when no fact holds up"
     assert all(m[0]["content"] != render("verdict_system") for m in unstated.generator.judged)
+
+
+def test_when_the_wide_attempt_finds_nothing_the_first_chunk_is_answered_from_alone(make_assistant):
+    assistant = make_assistant(WEIGHT, WEIGHT, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9))
+    items = list(assistant.stream("How much can a blue whale weigh?"))
+    answer = items[-1]
+    assert not answer.refused and answer.text == WEIGHT and answer.citations[0].doc_id == "whales.txt"
+    assert items.count(ESCALATING) == 2, "each draft set aside is announced"
+    *_, alone = (p[1]["content"] for p in assistant.generator.prompts)
+    assert "[1]" in alone and "[2]" not in alone, "one passage"
+    assert answer.timings["single_chunk"] > 0
+
+
+def test_chunks_the_model_declines_alone_are_not_answered_from(make_assistant):
+    assistant = make_assistant(WEIGHT, WEIGHT, "NOT_FOUND", judge=True, verdicts=(0.2, 0.2))
+    answer = assistant.ask("How much can a blue whale weigh?")
+    assert answer.refused and len(assistant.generator.prompts) == 2, "declined before writing"
