@@ -2,7 +2,8 @@
 
 A question first takes the fast path: a few short passages, one generation, the verifier. Only when
 nothing holds up does it escalate once: more passages, whole chunks, and a second retrieval hop from
-the first passages (a bridge question names in one passage the entity another passage is about).
+the first passages (a bridge question names in one passage the entity another passage is about),
+and when that finds nothing either, it shows the model the first chunks one at a time.
 """
 
 from __future__ import annotations
@@ -149,24 +150,11 @@ class Assistant:
             passages = whole_passages(wide, limit=self.config.wide_passages, sources=self._sources(wide))
             second = yield from self._attempt(question, previous, passages, timings, started, language)
             timings["escalation"] = time.perf_counter() - escalated
-            shown = not is_refusal(second.raw)  # the reader saw a draft that did not hold up
-            # A yes/no question has its own last try below; any other gets one look at single chunks.
-            if not second.answered and self.verifier is not None and self.config.single_chunks > 0 \
-                    and not self._asks_yes_no(question):
-                alone = time.perf_counter()
-                if shown:
-                    yield ESCALATING
-                single = yield from self._single_chunk(question, previous, hits, timings, started, language)
-                timings["single_chunk"] = time.perf_counter() - alone
-                shown = not is_refusal(single.raw)
-                if single.answered:
-                    second = single
-                    wide = hits
             if second.answered:
                 attempt, hits = second, wide
             elif self._asks_yes_no(question):
                 deciding = time.perf_counter()
-                if shown:
+                if not is_refusal(second.raw):
                     yield ESCALATING
                 opened = self._open_question(question)
                 third = Attempt(())
@@ -176,6 +164,14 @@ class Assistant:
                 timings["verdict"] = time.perf_counter() - deciding
                 if third.answered:
                     attempt, hits = third, wide
+            elif self.verifier is not None and self.config.single_chunks > 0:
+                looking = time.perf_counter()
+                if not is_refusal(second.raw):
+                    yield ESCALATING
+                single = yield from self._single_chunk(question, previous, hits, timings, started, language)
+                timings["single_chunk"] = time.perf_counter() - looking
+                if single.answered:
+                    attempt = single
         yield self._answer(question, query, hits, attempt, timings, started, language)
 
     def _open_question(self, question: str) -> str:
