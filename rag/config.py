@@ -62,12 +62,12 @@ class Config:
     escalate: bool = True
     wide_passages: int = 6
     hop_from: int = 1
-    # When the wide attempt finds nothing (and the question does not ask yes or no), each of the first
-    # `single_chunks` retrieved chunks is shown to the model alone, and the one it is least inclined
-    # to decline (P(NOT_FOUND) under decline_from) is answered from and checked (0: off). Chosen on
-    # ClapNQ tune (2026-12-05): one right answer more on the sample of 40 and one on the 80 of
-    # `--seed 1`, no unanswerable question answered that was refused (README "Single chunks").
-    single_chunks: int = 3
+    # When the wide attempt finds nothing (and the question does not ask yes or no), the first
+    # `single_chunks` retrieved chunks are shown to the model one at a time, and the first it does not
+    # decline (P(NOT_FOUND) under decline_from) is answered from and checked (0: off). README "Single
+    # chunks" (2026-12-05): the answers it gained on ClapNQ tune came from the first chunk; a wrong
+    # one on seed_qa (tune) from the second, so only the first is tried.
+    single_chunks: int = 1
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
     # half-right answer more on ClapNQ tune 40, nothing changed on ClapNQ tune 80, HotpotQA 30, the

@@ -340,22 +340,20 @@ class Assistant:
 
     def _single_chunk(self, question: str, previous: str, hits: Sequence[Hit], timings: dict, started: float,
                       language: str) -> Gen[str, None, Attempt]:
-        """A last look when the wide attempt found nothing: each of the first `config.single_chunks`
-        retrieved chunks is shown to the model on its own, and the one it is least inclined to decline
+        """A last look when the wide attempt found nothing: the first `config.single_chunks` retrieved
+        chunks, in rank order, are shown to the model one at a time, and the first it does not decline
         (P(NOT_FOUND) under `config.decline_from`) is answered from and checked like any attempt. Over
         several passages the small model declined questions whose answer sat in the first one (ClapNQ
-        tune: P(NOT_FOUND) 0.77 over six passages, 0.29 over that passage alone)."""
-        best: list[Passage] = []
-        least = self.config.decline_from
+        tune: P(NOT_FOUND) 0.77 over six passages, 0.29 over that passage alone). Rank order, not the
+        chunk it is least inclined to decline: that one was a neighbour of the answer's chunk on
+        seed_qa (tune), and the answer written from it passed the checks and was wrong."""
         for hit in hits[: self.config.single_chunks]:
             passages = whole_passages([hit], limit=1, sources=self._sources([hit]))
             messages, _, _ = self._messages(question, previous, passages, language)
             declining = refusal_share(self.generator.first_token_probabilities(messages), REFUSAL_TOKEN)
-            if declining < least:
-                best, least = passages, declining
-        if not best:
-            return Attempt(())
-        return (yield from self._attempt(question, previous, best, timings, started, language))
+            if declining < self.config.decline_from:
+                return (yield from self._attempt(question, previous, passages, timings, started, language))
+        return Attempt(())
 
     def _verdict_word(self, p_yes: float) -> str | None:
         """"Yes." or "No." for the verdict judge's P(yes), or None when it is not clear enough."""
