@@ -508,3 +508,27 @@ def test_chunks_the_model_declines_alone_are_not_answered_from(make_assistant):
     assistant = make_assistant(WEIGHT, WEIGHT, "NOT_FOUND", judge=True, verdicts=(0.2, 0.2))
     answer = assistant.ask("How much can a blue whale weigh?")
     assert answer.refused and len(assistant.generator.prompts) == 2, "declined before writing"
+
+
+def test_more_chunks_are_tried_in_rank_order_and_the_first_not_declined_is_answered_from(make_assistant):
+    assistant = make_assistant(WEIGHT, WEIGHT, WEIGHT, judge=True, verdicts=(0.2, 0.2), single_chunks=3)
+    scripted = assistant.generator.first_token_probabilities
+    read_alone: list[str] = []
+
+    def declines_whales_alone(messages):
+        prompt = messages[-1]["content"]
+        if "[1]" in prompt and "[2]" not in prompt:
+            read_alone.append(prompt)
+            if "Blue whales" in prompt:
+                return {"NOT": 1.0}
+        return scripted(messages)
+
+    assistant.generator.first_token_probabilities = declines_whales_alone
+    answer = assistant.ask("How much can a blue whale weigh?")
+    assert answer.hits[0].doc_id == "whales.txt"
+    first, second, again = read_alone  # the third: the second chunk's prompt, read once more by the attempt
+    assert "Blue whales" in first and "Blue whales" not in second and again == second, \
+        "read in rank order, and no further than the first chunk not declined"
+    written_from = assistant.generator.prompts[-1][-1]["content"]
+    assert len(assistant.generator.prompts) == 3 and "Blue whales" not in written_from
+    assert answer.refused, "the weight is not in the second chunk"
