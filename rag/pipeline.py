@@ -266,7 +266,9 @@ class Assistant:
         mode = self.config.answer_language
         if mode not in ANSWER_LANGUAGES:
             raise ConfigError(f"answer_language {mode!r} is not one of {', '.join(ANSWER_LANGUAGES)}")
-        messages, target, draft = self._messages(question, previous, passages, language)
+        target = self._passages_language(passages, language)
+        draft = language if mode == "direct" or (mode == "translate" and language == "en") else target
+        messages = build_messages(question, passages, previous, draft, asked_in=language)
         if revising is not None:
             failed = "\n".join(f"- {s.text}" for s in revising.sentences if not s.supported)
             messages += [{"role": "assistant", "content": revising.raw},
@@ -329,15 +331,6 @@ class Assistant:
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
-    def _messages(self, question: str, previous: str, passages: Sequence[Passage],
-                  language: str) -> tuple[list[dict[str, str]], str, str]:
-        """The prompt that asks for an answer from `passages`, the passages' language (`target`) and
-        the language the draft is asked in."""
-        mode = self.config.answer_language
-        target = self._passages_language(passages, language)
-        draft = language if mode == "direct" or (mode == "translate" and language == "en") else target
-        return build_messages(question, passages, previous, draft, asked_in=language), target, draft
-
     def _single_chunk(self, question: str, previous: str, hits: Sequence[Hit], timings: dict, started: float,
                       language: str) -> Gen[str, None, Attempt]:
         """A last look when the wide attempt found nothing: the first `config.single_chunks` retrieved
@@ -346,13 +339,13 @@ class Assistant:
         several passages the small model declined questions whose answer sat in the first one (ClapNQ
         tune: P(NOT_FOUND) 0.77 over six passages, 0.29 over that passage alone). Rank order, not the
         chunk it is least inclined to decline: that one was a neighbour of the answer's chunk on
-        seed_qa (tune), and the answer written from it passed the checks and was wrong."""
+        seed_qa (tune), and the answer written from it passed the checks and was wrong. The attempt
+        reads the decline before it writes, so a declined chunk costs one read of its prompt."""
         for hit in hits[: self.config.single_chunks]:
             passages = whole_passages([hit], limit=1, sources=self._sources([hit]))
-            messages, _, _ = self._messages(question, previous, passages, language)
-            declining = refusal_share(self.generator.first_token_probabilities(messages), REFUSAL_TOKEN)
-            if declining < self.config.decline_from:
-                return (yield from self._attempt(question, previous, passages, timings, started, language))
+            attempt = yield from self._attempt(question, previous, passages, timings, started, language)
+            if attempt.declining is None or attempt.declining < self.config.decline_from:
+                return attempt
         return Attempt(())
 
     def _verdict_word(self, p_yes: float) -> str | None:
