@@ -133,14 +133,16 @@ class LlamaCppGenerator:
     def _position(self, llm, messages: Messages) -> list[int]:
         """The chat prompt's tokens, with the model's cache cut to the longest prefix of them it holds.
 
-        The system message (the answer and judge instructions, the same for every question) is
-        computed once and its cache saved, so a prompt that follows another kind of prompt does not
-        pay for its instructions again.
+        What comes before the last user message (the answer and judge instructions, and a judge's
+        worked examples: the same for every question) is computed once and its cache saved, so a
+        prompt that follows another kind of prompt does not pay for its instructions again. The
+        answers judge's six examples, read afresh each time, took the median time to check an
+        answer from 2.0 s to 4.7 s on seed_qa.
         """
         tokens = self._prompt_tokens(messages)
         shared = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
-        if messages and messages[0]["role"] == "system":
-            head = self._prompt_tokens(messages[:1], generation_prompt=False)
+        if messages and messages[0]["role"] == "system" and messages[-1]["role"] == "user":
+            head = self._prompt_tokens(messages[:-1], generation_prompt=False)
             if len(head) < len(tokens) and tokens[: len(head)] == head and shared < len(head):
                 saved = self._prefixes.get(tuple(head))
                 if saved is not None:

@@ -366,7 +366,9 @@ class Assistant:
         scored = [i for i, s in enumerate(sentences) if s.supported]
         if len(scored) < 2:
             return sentences
-        scores = {i: self.verifier.answer_score(question, strip_markers(sentences[i].text)) for i in scored}
+        # Each sentence is read without the judge's examples: set_aside_below was chosen on that scale.
+        scores = {i: self.verifier.answer_score(question, strip_markers(sentences[i].text), examples=False)
+                  for i in scored}
         out = [replace(s, responds=scores[i]) if i in scores else s for i, s in enumerate(sentences)]
         bar = self.config.set_aside_below
         if max(scores.values()) < bar:

@@ -102,6 +102,15 @@ def test_cached_prompt_prefixes_give_the_same_probabilities_as_a_fresh_model():
     fresh = LlamaCppGenerator("smollm2-135m").first_token_probabilities(judge)
     assert list(first) == list(again) == list(fresh)
     assert all(abs(first[t] - fresh[t]) < 1e-6 and abs(again[t] - fresh[t]) < 1e-6 for t in fresh)
+    shown = [judge[0], {"role": "user", "content": "Is fire cold?"}, {"role": "assistant", "content": "no"}]
+    examples = [*shown, judge[1]]  # the worked example is saved with the instructions
+    first = warm.first_token_probabilities(examples)
+    generate(warm, other, max_tokens=4)
+    again = warm.first_token_probabilities(examples)
+    fresh = LlamaCppGenerator("smollm2-135m").first_token_probabilities(examples)
+    assert len(warm._prefixes) == 3, "each system message, and the instructions with the example"
+    assert list(first) == list(again) == list(fresh)
+    assert all(abs(first[t] - fresh[t]) < 1e-6 and abs(again[t] - fresh[t]) < 1e-6 for t in fresh)
 
 
 @pytest.mark.slow

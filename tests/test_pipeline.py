@@ -101,8 +101,8 @@ def test_an_answer_to_another_question_is_not_shown(make_assistant):
     answer = assistant.ask("How much did a blue whale weigh in 1900?")
     assert answer.refused
     (judged,) = assistant.generator.judged  # near-verbatim: no support judge; one answer judge
-    assert "How much did a blue whale weigh in 1900?" in judged[1]["content"]
-    assert "An adult can weigh up to 150 tonnes." in judged[1]["content"]
+    assert "How much did a blue whale weigh in 1900?" in judged[-1]["content"]
+    assert "An adult can weigh up to 150 tonnes." in judged[-1]["content"]
 
 
 def test_a_paraphrase_goes_to_the_judge_and_its_verdict_counts(make_assistant):
@@ -112,7 +112,7 @@ def test_a_paraphrase_goes_to_the_judge_and_its_verdict_counts(make_assistant):
     rejected = make_assistant(claim, "NOT_FOUND", judge=True, verdicts=(0.1, 0.1, 0.1, 0.1))
     answer = rejected.ask("How much can a blue whale weigh?")
     assert answer.refused
-    assert "Claim: The largest blue whales reach a weight of 150 tonnes." in rejected.generator.judged[0][1]["content"]
+    assert "Claim: The largest blue whales reach a weight of 150 tonnes." in rejected.generator.judged[0][-1]["content"]
 
 
 @pytest.mark.parametrize("question, message", [
@@ -207,12 +207,12 @@ def test_a_change_of_topic_is_judged_on_the_new_question_and_a_follow_up_gets_it
     # Support 0.9, then relevance 0.8 on the question alone: no second look with the context.
     switch = make_assistant("An adult blue whale can weigh up to 150 tonnes [1].", judge=True, verdicts=(0.9, 0.8))
     assert not switch.ask("How much can a blue whale weigh?", history).refused
-    assert len(switch.generator.judged) == 2 and "Earlier in this" not in switch.generator.judged[1][1]["content"]
+    assert len(switch.generator.judged) == 2 and "Earlier in this" not in switch.generator.judged[1][-1]["content"]
     # Relevance 0.1 alone, 0.7 with the earlier question shown: a follow-up that does not stand alone.
     follow = make_assistant("An adult blue whale can weigh up to 150 tonnes [1].", judge=True, verdicts=(0.9, 0.1, 0.7))
     answer = follow.ask("And an adult?", [("How much can a blue whale weigh?", "...")])
     assert not answer.refused and answer.relevance == 0.7
-    assert "Earlier in this conversation" in follow.generator.judged[2][1]["content"]
+    assert "Earlier in this conversation" in follow.generator.judged[2][-1]["content"]
 
 
 def test_an_answer_that_fails_as_a_whole_is_refused_even_if_one_sentence_would_pass_alone(make_assistant):
@@ -315,7 +315,7 @@ def test_by_default_the_answer_is_written_and_checked_in_the_documents_language_
     assert not answer.refused and answer.text == "成年蓝鲸体重可达150吨 [1]。"
     (c,) = answer.citations
     assert c.quote == "An adult can weigh up to 150 tonnes." and "translation" in answer.timings
-    support, relevance, translated = (m[1]["content"] for m in assistant.generator.judged)
+    support, relevance, translated = (m[-1]["content"] for m in assistant.generator.judged)
     assert "Claim: An adult blue whale" in support and "Question: 蓝鲸有多重？" in relevance
     assert "Claim: An adult blue whale" in translated, "the translation is judged as its English back-translation"
 
@@ -447,7 +447,7 @@ def test_a_yes_no_question_with_no_checked_answer_gets_a_verdict_from_the_checke
     assert rewrite[0]["content"] == render("open_question_system") and rewrite[-1]["content"] == "Can a blue whale weigh 150 tonnes?"
     assert facts[0]["content"] == render("answer_system") and f"Question: {OPENED}" in facts[1]["content"]
     answers, verdict = assistant.generator.judged[2:]
-    assert f"Question: {OPENED}" in answers[1]["content"]
+    assert f"Question: {OPENED}" in answers[-1]["content"]
     assert verdict[0]["content"] == render("verdict_system")
     assert "Facts: An adult can weigh up to 150 tonnes." in verdict[1]["content"]
     assert "Question: Can a blue whale weigh 150 tonnes?" in verdict[1]["content"]

@@ -25,9 +25,27 @@ def test_support_asks_about_the_passage_and_the_claim():
 def test_answer_score_shows_the_question_and_the_reply_only():
     judge = Recorder(0.2)
     assert Verifier(judge).answer_score("How much did it cost in 2023?", "It cost 5 euros in 2024.") == 0.2
-    user = judge.messages[0][1]["content"]
+    user = judge.messages[0][-1]["content"]
     assert "Question: How much did it cost in 2023?" in user and "Reply: It cost 5 euros in 2024." in user
     assert "Passage" not in user
+
+
+def test_answer_score_shows_the_examples_first_unless_told_not_to():
+    """Each example is a question and reply with the verdict the judge should give; the question asked
+    comes last, so the examples cannot be read as part of it."""
+    from rag.prompting import template
+
+    lines = template("answers_examples").splitlines()
+    judge = Recorder(0.8, 0.8)
+    Verifier(judge).answer_score("Who runs the canteen?", "The canteen is run by Ana Silva.")
+    messages = judge.messages[0]
+    assert len(messages) == 2 + 2 * len(lines)
+    verdicts = [m["content"] for m in messages[2:-1:2]]
+    assert set(verdicts) == {"yes", "no"} and len(verdicts) == len(lines)
+    assert "Question: Who runs the canteen?" in messages[-1]["content"]
+    assert all("Who runs the canteen?" not in m["content"] for m in messages[:-1])
+    Verifier(judge).answer_score("Who runs the canteen?", "The canteen is run by Ana Silva.", examples=False)
+    assert len(judge.messages[1]) == 2
 
 
 def test_accept_all_believes_everything():
@@ -51,7 +69,7 @@ def test_answer_score_shows_the_previous_question_apart_from_the_new_one():
     judge = Recorder(0.9)
     Verifier(judge).answer_score("How far can the lamp be seen?", "It is seen from 30 km [1].",
                                  previous="How much did China spend on R&D?")
-    user = judge.messages[0][1]["content"]
+    user = judge.messages[0][-1]["content"]
     assert "Earlier in this conversation the user asked: How much did China spend on R&D?" in user
     assert "\nQuestion: How far can the lamp be seen?" in user
 
