@@ -25,7 +25,7 @@ from rag.embedding import Embedder
 from rag.errors import ConfigError, IndexMissingError, QuestionError
 from rag.generation import Generator, generate, refusal_share, yes_probability
 from rag.language import detect, rewrite, translate
-from rag.prompting import build_messages, refusal_text, render, select_passages, template, whole_passages
+from rag.prompting import build_messages, refusal_text, render, select_passages, whole_passages, worked_examples
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
@@ -180,8 +180,7 @@ class Assistant:
         (HotpotQA dev, tune: P(NOT_FOUND) 0.29-0.49 on three whose passages it had) or writes "Yes,
         both ..." even when told to give the facts only."""
         messages = [{"role": "system", "content": render("open_question_system")}]
-        for line in template("open_question_examples").splitlines():
-            asked, opened = (part.strip() for part in line.split("|"))
+        for asked, opened in worked_examples("open_question_examples"):
             messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": opened}]
         opened = generate(self.generator, [*messages, {"role": "user", "content": question}], max_tokens=REWRITE_TOKENS)
         opened = " ".join(opened.split())

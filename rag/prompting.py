@@ -24,6 +24,11 @@ def template(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def worked_examples(name: str) -> list[tuple[str, ...]]:
+    """The worked examples in prompts/<name>.txt: one per line, its fields separated by "|"."""
+    return [tuple(part.strip() for part in line.split("|")) for line in template(name).splitlines()]
+
+
 def render(name: str, **values: object) -> str:
     """Fill prompts/<name>.txt; a placeholder without a value is an error, never a blank."""
     text = template(name)

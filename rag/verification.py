@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.prompting import history_block, render, template
+from rag.prompting import history_block, render, worked_examples
 
 Messages = list[dict[str, str]]
 
@@ -50,8 +50,7 @@ class Verifier:
         and the sentence closest to the question from the passage of an unanswerable one (50 each),
         AUC rose from 0.815 to 0.928; Config.answers_min is set on this scale."""
         messages = [{"role": "system", "content": render("answers_system")}]
-        for line in template("answers_examples").splitlines() if examples else ():
-            asked, reply, verdict = (part.strip() for part in line.split("|"))
+        for asked, reply, verdict in worked_examples("answers_examples") if examples else ():
             messages += [{"role": "user", "content": render("answers_user", history="", question=asked, answer=reply)},
                          {"role": "assistant", "content": verdict}]
         user = render("answers_user", history=history_block(previous), question=question, answer=answer)
