@@ -27,6 +27,11 @@ _STOP = set(
 # sentence carry the same ones ("did not rise" vs "rose").
 _NEGATION = {"not", "no", "never", "none", "nor", "neither", "without", "cannot", "n't"}
 REFUSAL_TOKEN = "NOT_FOUND"
+# Words that join the facts of a sentence and state none of their own: its parts need not repeat
+# them ("X and Y both stand on the east bank" is "X stands on ..." and "Y stands on ...").
+_JOINING = {"both", "while", "whereas", "respectively", "each", "but", "however", "too"}
+# The most parts a sentence is checked in (check_answer's `split`): each costs a judge call.
+MAX_PARTS = 4
 
 # The answer prompt calls the sources "passages". A sentence that uses the word where no passage does
 # speaks about the sources, not from them: "The Disney characters for every letter of the alphabet are
@@ -115,7 +120,7 @@ def strip_markers(text: str) -> str:
 
 # A line break before a list item: a bullet, "2." or "2)", or a marker written before the item's text.
 _ITEM_BREAK = re.compile(r"\n\s*(?=(?:[-*•]|\d{1,2}[.)]|\[\d+\])\s)")
-_BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 _LEADING_MARKERS = re.compile(r"(\s*\[[\d,;\s]+\][.;,]?)+")
 
 
@@ -127,7 +132,7 @@ def split_answer(answer: str) -> list[str]:
     before it. A heading that ends in a colon stays with the first item, which it frames. Read as
     running text, "areas:\n[1] It influences food.\n[2] It affects music." gave [2] to the food
     sentence and none to the music one (an answer seen on ClapNQ tune)."""
-    blocks = [_item_marker_last(_BULLET.sub("", b.strip())) for b in _ITEM_BREAK.split(answer)]
+    blocks = [_item_marker_last(BULLET.sub("", b.strip())) for b in _ITEM_BREAK.split(answer)]
     for i in range(len(blocks) - 1):
         if blocks[i].endswith((":", "：")):
             blocks[i], blocks[i + 1] = "", f"{blocks[i]} {blocks[i + 1]}"
@@ -326,6 +331,7 @@ def check_answer(
     policy: SupportPolicy = SupportPolicy(),
     judge: Callable[[str, str], float] | None = None,
     translate: Callable[[str], str] | None = None,
+    split: Callable[[str], list[str]] | None = None,
 ) -> tuple[list[Sentence], list[Citation]]:
     """Judge each sentence against the passage it cites (or, uncited or miscited, the best other one).
 
@@ -340,6 +346,13 @@ def check_answer(
     `translate(sentence)` gives what is checked in place of each sentence: the sentence in the
     passages' language, so that an answer in another language is held to the same tests (its own
     words are what the reader sees).
+
+    `split(sentence)` gives its simple facts, one per sentence: a sentence that neither one passage
+    nor a pair supports as a whole is supported when it splits into 2 to MAX_PARTS parts that
+    together hold every content word, figure and negation it states and no other figure, and each
+    part is supported by one passage as above ("LIU Gang, a partner at Alpha Startup Fund, and DING
+    Hao, a partner at Beyond Capital, are partners at investment firms", its two people in two
+    passages: the judge put 0.56 on the pair).
     """
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)
@@ -352,10 +365,10 @@ def check_answer(
     vectors = encode(probes + [by_n[n].text[s:e] for n, s, e in flat])
     claim_vecs, sent_vecs = vectors[: len(claims)], vectors[len(claims) :]
 
-    def best_sentence(ci: int, claim: str, n: int) -> tuple[float, float, int, int]:
-        """(score, cosine, start, end) of passage n's sentence closest to the claim."""
-        return max((0.5 * float(claim_vecs[ci] @ sent_vecs[k]) + 0.5 * overlap(claim, by_n[n].text[s:e]),
-                    float(claim_vecs[ci] @ sent_vecs[k]), s, e)
+    def best_sentence(vec: np.ndarray, claim: str, n: int) -> tuple[float, float, int, int]:
+        """(score, cosine, start, end) of passage n's sentence closest to the claim (`vec`, its embedding)."""
+        return max((0.5 * float(vec @ sent_vecs[k]) + 0.5 * overlap(claim, by_n[n].text[s:e]),
+                    float(vec @ sent_vecs[k]), s, e)
                    for k, (pn, s, e) in enumerate(flat) if pn == n)
 
     def passes(claim: str, text: str, cosine: float) -> bool:  # text: a passage's evidence_text
@@ -363,9 +376,10 @@ def check_answer(
         return numbers(claim) <= numbers(text) and (
             words >= policy.min_overlap or (cosine >= policy.min_cosine and words >= policy.min_overlap_with_cosine))
 
-    judged: dict[int, float] = {}  # claim index -> the highest P(yes) the judge gave it
+    # (sentence index, part index, ...) -> the highest P(yes) the judge gave it
+    judged: dict[tuple[int, ...], float] = {}
 
-    def verdict(ci: int, claim: str, *readings: str) -> bool:
+    def verdict(ci: tuple[int, ...], claim: str, *readings: str) -> bool:
         """The lowest P(yes) over `readings` (one evidence, or the same evidence in several orders),
         each read only while those before it pass."""
         p = 1.0
@@ -376,7 +390,7 @@ def check_answer(
         judged[ci] = max(judged.get(ci, 0.0), p)
         return p >= policy.judge_min
 
-    def conclusive(ci: int, claim: str, n: int, s: int, e: int) -> bool:
+    def conclusive(ci: tuple[int, ...], claim: str, n: int, s: int, e: int) -> bool:
         if judge is None or near_verbatim(claim, by_n[n].text[s:e], policy.verbatim_overlap):
             return True
         return verdict(ci, claim, evidence_text(by_n[n], (s, e), policy.judge_words))
@@ -386,18 +400,42 @@ def check_answer(
             return passes(claim, text, cosine)
         return numbers(claim) <= stated_numbers(text) and overlap(claim, text) > 0
 
-    def support(ci: int, claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
+    def single(ci: tuple[int, ...], claim: str, vec: np.ndarray, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]
         for group in (cited, others):  # the best passage it cites first, then the best of the rest
-            ranked = sorted(((best_sentence(ci, claim, n), n) for n in group), reverse=True)
+            ranked = sorted(((best_sentence(vec, claim, n), n) for n in group), reverse=True)
             ranked = [(b, n) for b, n in ranked if candidate(claim, evidence_text(by_n[n]), b[1])]
             if ranked:
                 (score, _, s, e), n = ranked[0]
                 if conclusive(ci, claim, n, s, e):
                     return [(n, score, s, e)]
+        return []
+
+    def in_parts(key: tuple[int, ...], claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
+        parts = split(claim)
+        joined = " ".join(parts)
+        if not (2 <= len(parts) <= MAX_PARTS and content_words(claim) - _JOINING <= content_words(joined)
+                and numbers(joined) == numbers(claim) and negations(joined) == negations(claim)):
+            return []
+        found: dict[int, tuple[int, float, int, int]] = {}
+        for j, (part, vec) in enumerate(zip(parts, encode(parts))):
+            got = support((*key, j), part, vec, cited)
+            if not got:
+                return []
+            for f in got:
+                found.setdefault(f[0], f)
+        judged[key] = min(judged.get((*key, j), 1.0) for j in range(len(parts)))
+        return [found[n] for n in sorted(found)]
+
+    def support(key: tuple[int, ...], claim: str, vec: np.ndarray, cited: list[int]) -> list[tuple[int, float, int, int]]:
+        """Where `claim` (`vec`, its embedding) is stated; `key` is its sentence's index, then its
+        part's index at each level of splitting."""
+        found = single(key, claim, vec, cited)
+        if found:
+            return found
         pair = sorted(by_n, key=lambda n: -overlap(claim, by_n[n].text))[:2]
         if len(pair) == 2 and not numbers(claim):  # figures must come from one passage, with their subject
-            bests = {n: best_sentence(ci, claim, n) for n in pair}
+            bests = {n: best_sentence(vec, claim, n) for n in pair}
             texts = [evidence_text(by_n[n], bests[n][2:], policy.judge_words) for n in sorted(pair)]
             union = " ".join(texts)
             # The judge reads the pair in both orders and the lower P(yes) counts. In one order only,
@@ -405,19 +443,21 @@ def check_answer(
             # by a Michigan one (0.76; 0.50 the other way round) and "both ... are located in
             # Michigan" on the same pair (0.69 / 0.48): HotpotQA dev, tune.
             if (overlap(claim, union) >= policy.min_overlap and all(overlap(claim, by_n[n].text) > 0 for n in pair)
-                    and (verdict(ci, claim, union, " ".join(reversed(texts))) if judge
+                    and (verdict(key, claim, union, " ".join(reversed(texts))) if judge
                          else overlap(claim, union) >= policy.min_union_overlap)):
                 return [(n, *_pick(bests[n])) for n in sorted(pair)]
-        return []
+        # A part is split once more ("LIU Gang and DING Hao are partners at investment firms" was
+        # one of three parts); the parts of a part are not.
+        return in_parts(key, claim, cited) if split is not None and len(key) < 3 else []
 
     sentences: list[Sentence] = []
     citations: dict[tuple[int, int, int], Citation] = {}
     for ci, claim_text in enumerate(claims):
         claim = probes[ci]
         cited, _ = parse_markers(claim_text, len(passages))
-        found = [] if talks_about_sources(claim, passages) else support(ci, claim, cited)
+        found = [] if talks_about_sources(claim, passages) else support((ci,), claim, claim_vecs[ci], cited)
         if not found:
-            sentences.append(Sentence(claim_text, tuple(cited), False, 0.0, judged.get(ci)))
+            sentences.append(Sentence(claim_text, tuple(cited), False, 0.0, judged.get((ci,))))
             continue
         quotes = []
         for n, _, s, e in found:
@@ -429,7 +469,7 @@ def check_answer(
             quotes.append(list(citations).index((n, start, end)))
         numbers_used = tuple(n for n, *_ in found)
         text = claim_text if set(numbers_used) <= set(cited) else with_markers(strip_markers(claim_text), numbers_used)
-        sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get(ci),
+        sentences.append(Sentence(text, numbers_used, True, round(min(f[1] for f in found), 3), judged.get((ci,)),
                                   tuple(quotes)))
     return sentences, list(citations.values())
 

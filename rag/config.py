@@ -122,6 +122,10 @@ class Config:
     # question scored 0.76), while "Yes." was wrong once in four from 0.85 (a drink said to share
     # ingredients, 0.91), so it is off. README "Yes/no questions".
     yes_no: bool = True
+    # A sentence that no passage and no pair of passages supports as a whole is split by the model
+    # into its simple facts, each checked on its own (rag.citations.check_answer's `split`). Off:
+    # such a sentence is unsupported.
+    split_sentences: bool = True
     verdict_yes_min: float | None = None
     verdict_no_max: float | None = 0.5
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.

@@ -18,7 +18,7 @@ from functools import cached_property, partial
 
 import numpy as np
 
-from rag.citations import (REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, names_kept,
+from rag.citations import (BULLET, REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, names_kept,
                            same_figures, strip_markers, with_markers)
 from rag.config import Config
 from rag.embedding import Embedder
@@ -37,6 +37,7 @@ MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
 Groups = Iterable[str] | None  # the asker's groups; None: may read every document
 REWRITE_TOKENS = 80  # a question rewritten into another language is one line
+SPLIT_TOKENS = 160  # a sentence split into its simple facts: a few short lines
 # The documents' languages are those of at least this share of them. Detection calls a few English
 # passages something else (ClapNQ: 2 French and 1 Japanese of 600; HotpotQA: 1 German and 1 Russian
 # of 4,858, titles of songs and films): counted, every English question would be rewritten into
@@ -186,6 +187,15 @@ class Assistant:
         opened = " ".join(opened.split())
         return opened if opened.endswith("?") and not asks_yes_no(opened) else ""
 
+    def _split(self, sentence: str) -> list[str]:
+        """The simple facts a sentence states, one sentence each (check_answer's `split`), as the
+        model writes them after worked examples (prompts/split_examples.txt)."""
+        messages = [{"role": "system", "content": render("split_system")}]
+        for whole, *parts in worked_examples("split_examples"):
+            messages += [{"role": "user", "content": whole}, {"role": "assistant", "content": "\n".join(parts)}]
+        reply = generate(self.generator, [*messages, {"role": "user", "content": sentence}], max_tokens=SPLIT_TOKENS)
+        return [" ".join(BULLET.sub("", line.strip()).split()) for line in reply.splitlines() if line.strip()]
+
     def _asks_yes_no(self, question: str) -> bool:
         """Whether a question that found no checked answer gets the yes/no try (Config.yes_no)."""
         return self.verifier is not None and self.config.yes_no and asks_yes_no(question)
@@ -295,7 +305,8 @@ class Assistant:
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
                                             self.policy, judge=verifier.support if verifier else None,
-                                            translate=self._translator(target, language))
+                                            translate=self._translator(target, language),
+                                            split=self._split if verifier and self.config.split_sentences else None)
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
         supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)

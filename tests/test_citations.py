@@ -216,3 +216,34 @@ def test_a_claim_joining_two_passages_must_hold_with_the_passages_in_either_orde
     claim = "Elko Regional Airport is in Nevada and Ford International Airport is in Michigan [1][2]."
     sentences, citations = check_answer(claim, AIRPORTS, encode, judge=steady)
     assert sentences[0].supported and [c.n for c in citations] == [1, 2]
+
+
+def test_a_sentence_no_passage_states_whole_holds_when_each_of_its_parts_is_stated():
+    """Each part is checked against one passage like any sentence, and the sentence cites them all;
+    a split that drops a word, a figure or a negation of the sentence, or adds a figure, checks nothing."""
+    judge = lambda claim, evidence: 0.1 if "and" in claim else 0.9 if claim.split()[0] in evidence else 0.1  # noqa: E731
+    claim = "Elko Regional Airport is in Nevada, while Ford International Airport is near Grand Rapids [1]."
+    whole, _ = check_answer(claim, AIRPORTS, encode, judge=judge)
+    assert whole[0].supported is False
+
+    parts = ["Elko Regional Airport is in Nevada.", "Ford International Airport is near Grand Rapids."]
+    asked = []
+    split = lambda sentence: asked.append(sentence) or parts  # noqa: E731
+    sentences, citations = check_answer(claim, AIRPORTS, encode, judge=judge, split=split)
+    assert asked == [strip_markers(claim)]
+    assert sentences[0].supported and sentences[0].cites == (1, 2)
+    assert [c.doc_id for c in citations] == ["elko.txt", "ford.txt"]
+    assert sentences[0].text.endswith("[1][2].")
+
+    for bad in (["Elko Regional Airport is in Nevada.", "Ford International Airport is near Grand."],  # a word lost
+                ["Elko Regional Airport is in Nevada.", "Ford International Airport is near Grand Rapids, 12 km."],
+                ["Elko Regional Airport is not in Nevada.", "Ford International Airport is near Grand Rapids."],
+                [strip_markers(claim)]):  # one part is the sentence itself
+        sentences, citations = check_answer(claim, AIRPORTS, encode, judge=judge, split=lambda s, bad=bad: bad)
+        assert sentences[0].supported is False and citations == [], bad
+
+    claim = "Elko Regional Airport is in Nevada, while Ford International Airport is near Lansing [1]."
+    parts = ["Elko Regional Airport is in Nevada.", "Ford International Airport is near Lansing."]
+    strict = lambda claim, evidence: 0.9 if claim == parts[0] else 0.1  # noqa: E731  the second part is not stated
+    sentences, citations = check_answer(claim, AIRPORTS, encode, judge=strict, split=lambda s: parts)
+    assert sentences[0].supported is False and citations == []

@@ -2,7 +2,7 @@ import pytest
 
 from rag.errors import IndexMissingError, QuestionError
 from rag.pipeline import ESCALATING, check_question
-from rag.prompting import render
+from rag.prompting import render, worked_examples
 from rag.types import Answer
 
 
@@ -511,7 +511,8 @@ def test_chunks_the_model_declines_alone_are_not_answered_from(make_assistant):
 
 
 def test_more_chunks_are_tried_in_rank_order_and_the_first_not_declined_is_answered_from(make_assistant):
-    assistant = make_assistant(WEIGHT, WEIGHT, WEIGHT, judge=True, verdicts=(0.2, 0.2), single_chunks=3)
+    assistant = make_assistant(WEIGHT, WEIGHT, WEIGHT, judge=True, verdicts=(0.2, 0.2), single_chunks=3,
+                               split_sentences=False)  # each unsupported sentence would be split: another prompt
     scripted = assistant.generator.first_token_probabilities
     read_alone: list[str] = []
 
@@ -532,3 +533,14 @@ def test_more_chunks_are_tried_in_rank_order_and_the_first_not_declined_is_answe
     written_from = assistant.generator.prompts[-1][-1]["content"]
     assert len(assistant.generator.prompts) == 3 and "Blue whales" not in written_from
     assert answer.refused, "the weight is not in the second chunk"
+
+
+def test_the_model_splits_a_sentence_into_its_facts_after_worked_examples(make_assistant):
+    assistant = make_assistant("- Anna Berg chairs the board.\n\n2. Tom Wale  chairs the club.\n")
+    parts = assistant._split("Anna Berg and Tom Wale chair the board and the club.")
+    assert parts == ["Anna Berg chairs the board.", "Tom Wale chairs the club."]
+    messages = assistant.generator.prompts[-1]
+    assert messages[0]["content"] == render("split_system")
+    assert messages[-1] == {"role": "user", "content": "Anna Berg and Tom Wale chair the board and the club."}
+    shown = worked_examples("split_examples")
+    assert len(messages) == 2 + 2 * len(shown) and messages[2]["content"] == "\n".join(shown[0][1:])
