@@ -348,7 +348,8 @@ def check_answer(
     words are what the reader sees).
 
     `split(sentence)` gives its simple facts, one per sentence: a sentence that neither one passage
-    nor a pair supports as a whole is supported when it splits into 2 to MAX_PARTS parts that
+    nor a pair supports as a whole, and that draws on several passages (some of its words stand only
+    in another passage than the one holding most of them), is supported when it splits into 2 to MAX_PARTS parts that
     together hold every content word, figure and negation it states and no other figure, and each
     part is supported by one passage as above ("LIU Gang, a partner at Alpha Startup Fund, and DING
     Hao, a partner at Beyond Capital, are partners at investment firms", its two people in two
@@ -447,8 +448,10 @@ def check_answer(
                          else overlap(claim, union) >= policy.min_union_overlap)):
                 return [(n, *_pick(bests[n])) for n in sorted(pair)]
         # A part is split once more ("LIU Gang and DING Hao are partners at investment firms" was
-        # one of three parts); the parts of a part are not.
-        return in_parts(key, claim, cited) if split is not None and len(key) < 3 else []
+        # one of three parts); the parts of a part are not. Only a sentence that draws on more than
+        # one passage is split: some of its words stand in another passage than the one holding most.
+        spread = overlap(claim, " ".join(p.text for p in passages)) > max(overlap(claim, p.text) for p in passages)
+        return in_parts(key, claim, cited) if split is not None and len(key) < 3 and spread else []
 
     sentences: list[Sentence] = []
     citations: dict[tuple[int, int, int], Citation] = {}

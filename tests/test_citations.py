@@ -247,3 +247,14 @@ def test_a_sentence_no_passage_states_whole_holds_when_each_of_its_parts_is_stat
     strict = lambda claim, evidence: 0.9 if claim == parts[0] else 0.1  # noqa: E731  the second part is not stated
     sentences, citations = check_answer(claim, AIRPORTS, encode, judge=strict, split=lambda s: parts)
     assert sentences[0].supported is False and citations == []
+
+
+def test_only_a_sentence_drawing_on_several_passages_is_split():
+    """A sentence whose words all stand in one passage gains nothing from parts: the judge has read
+    it against that passage already. Its parts are not asked for (each costs a generation)."""
+    claim = "Elko Regional Airport lies west of Elko, Nevada [1]."
+    asked = []
+    split = lambda sentence: asked.append(sentence) or ["Elko Regional Airport is west of Elko.",  # noqa: E731
+                                                        "Elko Regional Airport is in Elko County."]
+    sentences, _ = check_answer(claim, AIRPORTS, encode, judge=lambda claim, evidence: 0.1, split=split)
+    assert sentences[0].supported is False and asked == []
