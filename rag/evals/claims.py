@@ -4,7 +4,8 @@ Each answerable item gives one true claim (the first sentence of its reference a
 an annotator from the passage) and the same claim made wrong in the ways a small model gets answers
 wrong: another number, another year, another name, a negation, a unit swapped, a figure the passage
 gives for something else, a claim that belongs to another passage, and a true claim put to another
-question. A claim counts as right only when the passage states it and it answers the question. Both
+question, and for unanswerable items the passage sentence closest to their question (stated, but
+no answer). A claim counts as right only when the passage states it and it answers the question. Both
 judge scores are stored per claim, so every threshold can be swept afterwards without running the
 model again.
 
@@ -143,6 +144,21 @@ def build(split: str, limit: int, seed: int = 0) -> list[Claim]:
         if overlap(other_claim, passage) < 0.5:
             add("other passage", other_claim)
         add("other question", claim, question=other_item.question, stated=True, answers=False)
+    # On-topic non-answers: for as many unanswerable items of the half, the sentence of their passage
+    # sharing most words with the question. The passage states it, and it answers nothing: the
+    # pipeline's answers to ClapNQ's unanswerable questions are of this kind (they restate the
+    # question), and only the answers judge can refuse them.
+    unanswerable = [it for it in dataset.items if it.split == split and not it.answerable and it.id in texts]
+    for item in sorted(random.Random(seed + 1).sample(unanswerable, min(limit, len(unanswerable))), key=lambda it: it.id):
+        text = texts[item.id]
+        spans = [(s, e) for s, e, _ in sentence_spans(text) if len(text[s:e].split()) >= 5]
+        if not spans:
+            continue
+        s, e = max(spans, key=lambda span: overlap(item.question, text[span[0] : span[1]]))
+        passage = f"({titles[item.id]}) {window_around(text, text[s:e], JUDGE_WORDS)}"
+        sentence = " ".join(text[s:e].split())
+        claims.append(Claim(f"{item.id}:unanswered", split, "unanswered", item.question, passage, sentence, True, False,
+                            closest_sentence(sentence, passage)))
     return claims
 
 

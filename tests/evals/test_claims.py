@@ -65,8 +65,11 @@ def test_claim_set_halves_come_from_different_items_and_hold_every_kind():
     tune, test = build("tune", 20), build("test", 20)
     assert not {c.id.split(":")[0] for c in tune} & {c.id.split(":")[0] for c in test}
     kinds = {c.kind for c in tune}
-    assert {"true", "entity", "negation", "other passage", "other question"} <= kinds
+    assert {"true", "entity", "negation", "other passage", "other question", "unanswered"} <= kinds
     assert all(c.right == (c.kind == "true") for c in tune)
+    unanswered = [c for c in tune if c.kind == "unanswered"]
+    assert len(unanswered) >= 15 and all(c.stated and not c.answers for c in unanswered)
+    assert all(" ".join(c.claim.split()[:4]) in " ".join(c.passage.split()) for c in unanswered)
 
 
 def test_precision_and_recall_of_a_verdict():
