@@ -28,7 +28,8 @@ _STOP = set(
 _NEGATION = {"not", "no", "never", "none", "nor", "neither", "without", "cannot", "n't"}
 REFUSAL_TOKEN = "NOT_FOUND"
 # Words that join the facts of a sentence and state none of their own: its parts need not repeat
-# them ("X and Y both stand on the east bank" is "X stands on ..." and "Y stands on ...").
+# them ("X and Y both stand on the east bank" is "X stands on ..." and "Y stands on ..."). Without
+# them no sentence saying "both" or "while" could be checked in parts; not ablated on its own.
 _JOINING = {"both", "while", "whereas", "respectively", "each", "but", "however", "too"}
 # The most parts a sentence is checked in (check_answer's `split`): each costs a judge call.
 MAX_PARTS = 4
@@ -349,9 +350,9 @@ def check_answer(
 
     `split(sentence)` gives its simple facts, one per sentence: a sentence that neither one passage
     nor a pair supports as a whole, and that draws on several passages (some of its words stand only
-    in another passage than the one holding most of them), is supported when it splits into 2 to MAX_PARTS parts that
-    together hold every content word, figure and negation it states and no other figure, and each
-    part is supported by one passage as above ("LIU Gang, a partner at Alpha Startup Fund, and DING
+    in another passage than the one holding most of them), is supported when it splits into 2 to
+    MAX_PARTS parts that together hold every content word, figure and negation it states and no
+    other figure, and each part is supported by one passage (or a pair) as above ("LIU Gang, a partner at Alpha Startup Fund, and DING
     Hao, a partner at Beyond Capital, are partners at investment firms", its two people in two
     passages: the judge put 0.56 on the pair).
     """
@@ -380,7 +381,7 @@ def check_answer(
     # (sentence index, part index, ...) -> the highest P(yes) the judge gave it
     judged: dict[tuple[int, ...], float] = {}
 
-    def verdict(ci: tuple[int, ...], claim: str, *readings: str) -> bool:
+    def verdict(key: tuple[int, ...], claim: str, *readings: str) -> bool:
         """The lowest P(yes) over `readings` (one evidence, or the same evidence in several orders),
         each read only while those before it pass."""
         p = 1.0
@@ -388,27 +389,27 @@ def check_answer(
             p = min(p, judge(claim, evidence))
             if p < policy.judge_min:
                 break
-        judged[ci] = max(judged.get(ci, 0.0), p)
+        judged[key] = max(judged.get(key, 0.0), p)
         return p >= policy.judge_min
 
-    def conclusive(ci: tuple[int, ...], claim: str, n: int, s: int, e: int) -> bool:
+    def conclusive(key: tuple[int, ...], claim: str, n: int, s: int, e: int) -> bool:
         if judge is None or near_verbatim(claim, by_n[n].text[s:e], policy.verbatim_overlap):
             return True
-        return verdict(ci, claim, evidence_text(by_n[n], (s, e), policy.judge_words))
+        return verdict(key, claim, evidence_text(by_n[n], (s, e), policy.judge_words))
 
     def candidate(claim: str, text: str, cosine: float) -> bool:
         if judge is None:
             return passes(claim, text, cosine)
         return numbers(claim) <= stated_numbers(text) and overlap(claim, text) > 0
 
-    def single(ci: tuple[int, ...], claim: str, vec: np.ndarray, cited: list[int]) -> list[tuple[int, float, int, int]]:
+    def single(key: tuple[int, ...], claim: str, vec: np.ndarray, cited: list[int]) -> list[tuple[int, float, int, int]]:
         others = [p.n for p in passages if p.n not in cited]
         for group in (cited, others):  # the best passage it cites first, then the best of the rest
             ranked = sorted(((best_sentence(vec, claim, n), n) for n in group), reverse=True)
             ranked = [(b, n) for b, n in ranked if candidate(claim, evidence_text(by_n[n]), b[1])]
             if ranked:
                 (score, _, s, e), n = ranked[0]
-                if conclusive(ci, claim, n, s, e):
+                if conclusive(key, claim, n, s, e):
                     return [(n, score, s, e)]
         return []
 
