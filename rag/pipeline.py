@@ -25,7 +25,7 @@ from rag.embedding import Embedder
 from rag.errors import ConfigError, IndexMissingError, QuestionError
 from rag.generation import Generator, generate, refusal_share, yes_probability
 from rag.language import detect, rewrite, translate
-from rag.prompting import build_messages, refusal_text, render, select_passages, whole_passages, worked_examples
+from rag.prompting import build_messages, refusal_text, render, select_passages, shown_examples, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
@@ -180,9 +180,7 @@ class Assistant:
         for "Are both airports in Michigan?"). Asked the yes/no question itself, the model declines
         (HotpotQA dev, tune: P(NOT_FOUND) 0.29-0.49 on three whose passages it had) or writes "Yes,
         both ..." even when told to give the facts only."""
-        messages = [{"role": "system", "content": render("open_question_system")}]
-        for asked, opened in worked_examples("open_question_examples"):
-            messages += [{"role": "user", "content": asked}, {"role": "assistant", "content": opened}]
+        messages = shown_examples("open_question_system", "open_question_examples")
         opened = generate(self.generator, [*messages, {"role": "user", "content": question}], max_tokens=REWRITE_TOKENS)
         opened = " ".join(opened.split())
         return opened if opened.endswith("?") and not asks_yes_no(opened) else ""
@@ -190,9 +188,7 @@ class Assistant:
     def _split(self, sentence: str) -> list[str]:
         """The simple facts a sentence states, one sentence each (check_answer's `split`), as the
         model writes them after worked examples (prompts/split_examples.txt)."""
-        messages = [{"role": "system", "content": render("split_system")}]
-        for whole, *parts in worked_examples("split_examples"):
-            messages += [{"role": "user", "content": whole}, {"role": "assistant", "content": "\n".join(parts)}]
+        messages = shown_examples("split_system", "split_examples")
         reply = generate(self.generator, [*messages, {"role": "user", "content": sentence}], max_tokens=SPLIT_TOKENS)
         return [" ".join(BULLET.sub("", line.strip()).split()) for line in reply.splitlines() if line.strip()]
 

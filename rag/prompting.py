@@ -29,6 +29,16 @@ def worked_examples(name: str) -> list[tuple[str, ...]]:
     return [tuple(part.strip() for part in line.split("|")) for line in template(name).splitlines()]
 
 
+def shown_examples(system: str, examples: str) -> list[dict[str, str]]:
+    """The chat that opens a small rewriting task: prompts/<system>.txt, then each worked example of
+    prompts/<examples>.txt as the user's turn (its first field) and the model's reply (its other
+    fields, one per line). The text to rewrite goes after it as the last user turn."""
+    messages = [{"role": "system", "content": render(system)}]
+    for given, *reply in worked_examples(examples):
+        messages += [{"role": "user", "content": given}, {"role": "assistant", "content": "\n".join(reply)}]
+    return messages
+
+
 def render(name: str, **values: object) -> str:
     """Fill prompts/<name>.txt; a placeholder without a value is an error, never a blank."""
     text = template(name)
