@@ -30,6 +30,8 @@ REFUSAL_TOKEN = "NOT_FOUND"
 # Words that join the facts of a sentence and state none of their own: its parts need not repeat
 # them ("X and Y both stand on the east bank" is "X stands on ..." and "Y stands on ..."). Without
 # them no sentence saying "both" or "while" could be checked in parts; not ablated on its own.
+# A sentence saying that its subjects share something (check_answer's `parts_when_spread`).
+_SHARED = re.compile(r"\bboth\b", re.IGNORECASE)
 _JOINING = {"both", "while", "whereas", "respectively", "each", "but", "however", "too"}
 # The most parts a sentence is checked in (check_answer's `split`): each costs a judge call.
 MAX_PARTS = 4
@@ -333,6 +335,7 @@ def check_answer(
     judge: Callable[[str, str], float] | None = None,
     translate: Callable[[str], str] | None = None,
     split: Callable[[str], list[str]] | None = None,
+    parts_when_spread: bool = False,
 ) -> tuple[list[Sentence], list[Citation]]:
     """Judge each sentence against the passage it cites (or, uncited or miscited, the best other one).
 
@@ -355,6 +358,11 @@ def check_answer(
     other figure, and each part is supported by one passage (or a pair) as above ("LIU Gang, a partner at Alpha Startup Fund, and DING
     Hao, a partner at Beyond Capital, are partners at investment firms", its two people in two
     passages: the judge put 0.56 on the pair).
+
+    With `parts_when_spread` (and `split`), a sentence that says two subjects share something
+    ("both") and that one passage is judged to state, while a word of it that passage lacks stands in
+    another passage, is held to its parts instead: the judge passed "Yes, both Ganzhou and Jimo
+    District are located in China." on the Ganzhou passage alone.
     """
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)
@@ -410,10 +418,25 @@ def check_answer(
             if ranked:
                 (score, _, s, e), n = ranked[0]
                 if conclusive(key, claim, n, s, e):
+                    if (parts_when_spread and split is not None and len(key) < 3 and _SHARED.search(claim)
+                            and from_elsewhere(claim, n)):
+                        return in_parts(key, claim, cited)
                     return [(n, score, s, e)]
         return []
 
+    def from_elsewhere(claim: str, n: int) -> bool:
+        """Some content word of the claim is missing from passage n and stands in another passage."""
+        missing = content_words(claim) - _JOINING - content_words(evidence_text(by_n[n]))
+        return any(missing & content_words(evidence_text(p)) for p in passages if p.n != n)
+
+    parted: dict[tuple[int, ...], list[tuple[int, float, int, int]]] = {}
+
     def in_parts(key: tuple[int, ...], claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
+        if key not in parted:  # asked once per sentence (or part), whichever check asks first
+            parted[key] = split_and_check(key, claim, cited)
+        return parted[key]
+
+    def split_and_check(key: tuple[int, ...], claim: str, cited: list[int]) -> list[tuple[int, float, int, int]]:
         parts = split(claim)
         joined = " ".join(parts)
         if not (2 <= len(parts) <= MAX_PARTS and content_words(claim) - _JOINING <= content_words(joined)

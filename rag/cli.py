@@ -348,7 +348,8 @@ def eval_claims(args, config: Config) -> int:
     from rag.verification import Verifier
 
     config = _with_generator(config, args)
-    verifier = Verifier(partial(yes_probability, make_generator(config.backend, config.model, url=config.llm_url)))
+    verifier = Verifier(partial(yes_probability, make_generator(config.backend, config.model, url=config.llm_url)),
+                        support_examples=config.support_examples)
     out = args.out or PROJECT_ROOT / "evals" / "results" / f"claims-{time.strftime('%Y%m%d-%H%M%S')}"
     table = []
     parts = [(split, split, partial(build, split, args.limit or 40, args.seed)) for split in ("tune", "test")]

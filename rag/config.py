@@ -103,6 +103,13 @@ class Config:
     # 0.697 and 0.699 (a Chinese question, the checked English sentence), and of the drafts the
     # tune runs refused none between 0.65 and 0.7 was wrong; README "The answers judge shown examples".
     support_min: float = 0.6
+    # With support_examples the support judge reads six made-up worked examples first
+    # (Verifier.support). Off: measured on tune (2026-12-06, README "The support judge shown
+    # examples, not in use"), it gained seed_qa_hard's hard-11 and, on a second ClapNQ tune sample,
+    # a right answer and a refused unanswerable, but on HotpotQA 30 it passed two sentences citing the
+    # wrong passage ("Yes, both Ganzhou and Jimo District are located in China." on the Ganzhou
+    # passage: 0.46 -> 0.67), citation precision 0.922 -> 0.843, under the gate.
+    support_examples: bool = False
     answers_min: float = 0.65
     decline_from: float = 0.3
     # An answer of several sentences loses those that, each read alone by the answers judge, score
@@ -128,6 +135,12 @@ class Config:
     # 30 0.40 -> 0.433 (a bridge answer whose figure ruled out the pair), seed_qa, seed_qa_hard and
     # ClapNQ tune 40 unchanged in every answer; README "Sentences checked in parts".
     split_sentences: bool = True
+    # A "both" sentence one passage is judged to state, with a word that passage lacks and another
+    # passage holds, is checked in its parts instead (check_answer's `parts_when_spread`). Off: with
+    # support_examples on HotpotQA 30 it refused the Ganzhou sentence again, but citation precision
+    # stayed under the gate (0.892); without the examples that sentence is refused anyway. Checking
+    # every such sentence in parts, not only "both" ones, cost HotpotQA 0.433 -> 0.267 (tune).
+    parts_when_spread: bool = False
     verdict_yes_min: float | None = None
     verdict_no_max: float | None = 0.5
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.

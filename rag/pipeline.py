@@ -98,7 +98,7 @@ class Assistant:
         """The generator as judge of meaning; None when `config.judge` is off (the lexical rule alone)."""
         if not self.config.judge:
             return None
-        return Verifier(partial(yes_probability, self.generator))
+        return Verifier(partial(yes_probability, self.generator), support_examples=self.config.support_examples)
 
     def ask(self, question: str, history: History = (), groups: Groups = None) -> Answer:
         """The checked answer, without streaming."""
@@ -302,7 +302,8 @@ class Assistant:
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,
                                             self.policy, judge=verifier.support if verifier else None,
                                             translate=self._translator(target, language),
-                                            split=self._split if verifier and self.config.split_sentences else None)
+                                            split=self._split if verifier and self.config.split_sentences else None,
+                                            parts_when_spread=self.config.parts_when_spread)
         exact = {i for i, c in enumerate(citations) if self._quote_is_exact(c)}
         sentences = [s if set(s.quotes) <= exact else replace(s, supported=False) for s in sentences]
         supported = " ".join(strip_markers(s.text) for s in sentences if s.supported)

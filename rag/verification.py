@@ -28,13 +28,22 @@ class Verifier:
     generator); the thresholds on these scores are Config.support_min and Config.answers_min."""
 
     score: Callable[[Messages], float]
+    support_examples: bool = False  # Config.support_examples
 
     def support(self, claim: str, passage: str) -> float:
-        """P(the passage states the claim)."""
-        return self.score([
-            {"role": "system", "content": render("support_system")},
-            {"role": "user", "content": render("support_user", passage=" ".join(passage.split()), claim=claim)},
-        ])
+        """P(the passage states the claim).
+
+        With `support_examples`, the judge first reads six made-up passages, each with a claim it
+        states or does not (prompts/support_examples.txt): a paraphrase and a one-step inference it
+        states; another month, another person, a second subject the passage never names, and a year
+        put in another role it does not. Config.support_examples says what they changed, and why they
+        are off."""
+        messages = [{"role": "system", "content": render("support_system")}]
+        for shown, said, verdict in worked_examples("support_examples") if self.support_examples else ():
+            messages += [{"role": "user", "content": render("support_user", passage=shown, claim=said)},
+                         {"role": "assistant", "content": verdict}]
+        user = render("support_user", passage=" ".join(passage.split()), claim=claim)
+        return self.score([*messages, {"role": "user", "content": user}])
 
     def answer_score(self, question: str, answer: str, previous: str = "", examples: bool = True) -> float:
         """P(the answer responds to the question). The judge sees no passage: whether the answer is

@@ -258,3 +258,29 @@ def test_only_a_sentence_drawing_on_several_passages_is_split():
                                                         "Elko Regional Airport is in Elko County."]
     sentences, _ = check_answer(claim, AIRPORTS, encode, judge=lambda claim, evidence: 0.1, split=split)
     assert sentences[0].supported is False and asked == []
+
+
+def test_a_sentence_one_passage_passes_is_held_to_its_parts_when_another_passage_holds_its_other_words():
+    """A lenient judge passes a claim about two airports on one airport's passage; with
+    `parts_when_spread` the sentence stands only if each airport's part holds on its own passage."""
+    def lenient(claim, evidence):  # passes a "both" claim on the Michigan passage alone; a one-airport claim where stated
+        if claim.startswith("Both"):
+            return 0.9 if "Michigan" in evidence and "Nevada" not in evidence else 0.1
+        subject, place = " ".join(claim.split()[:2]), claim.rstrip(".").split()[-1]
+        return 0.9 if any(subject in s and place in s for s in evidence.split(". ")) else 0.1
+
+    claim = "Both Elko Regional Airport and Ford International Airport are in Michigan [2]."
+    parts = ["Elko Regional Airport is in Michigan.", "Ford International Airport is in Michigan."]
+    asked = []
+    split = lambda sentence: asked.append(sentence) or parts  # noqa: E731
+    trusting, _ = check_answer(claim, AIRPORTS, encode, judge=lenient, split=split)
+    assert trusting[0].supported and asked == [], "without the option the one passage's verdict stands"
+
+    sentences, citations = check_answer(claim, AIRPORTS, encode, judge=lenient, split=split, parts_when_spread=True)
+    assert sentences[0].supported is False and citations == []
+    assert asked.count(strip_markers(claim)) == 1, "split once, though both the single and the spread checks lead to it"
+
+    claim = "Ford International Airport is in Michigan [2]."  # every word in its own passage: never split
+    asked.clear()
+    sentences, _ = check_answer(claim, AIRPORTS, encode, judge=lenient, split=split, parts_when_spread=True)
+    assert sentences[0].supported and asked == []

@@ -22,6 +22,22 @@ def test_support_asks_about_the_passage_and_the_claim():
     assert "Claim: Prices rose 18%." in user["content"]
 
 
+def test_support_shows_the_examples_first_then_the_claim_asked_about():
+    """Each worked example is a passage and a claim with the verdict the judge should give, both verdicts
+    among them; the passage and claim asked about come last and appear nowhere before."""
+    from rag.prompting import template
+
+    lines = template("support_examples").splitlines()
+    judge = Recorder(0.9)
+    Verifier(judge, support_examples=True).support("Ana Silva runs the canteen.", "The canteen is run by Ana Silva.")
+    messages = judge.messages[0]
+    assert len(messages) == 2 + 2 * len(lines)
+    assert {m["content"] for m in messages[2:-1:2]} == {"yes", "no"}
+    assert all(m["role"] == "user" and "Passage: " in m["content"] for m in messages[1:-1:2])
+    assert "Claim: Ana Silva runs the canteen." in messages[-1]["content"]
+    assert all("Ana Silva" not in m["content"] for m in messages[:-1])
+
+
 def test_answer_score_shows_the_question_and_the_reply_only():
     judge = Recorder(0.2)
     assert Verifier(judge).answer_score("How much did it cost in 2023?", "It cost 5 euros in 2024.") == 0.2
