@@ -30,9 +30,10 @@ REFUSAL_TOKEN = "NOT_FOUND"
 # Words that join the facts of a sentence and state none of their own: its parts need not repeat
 # them ("X and Y both stand on the east bank" is "X stands on ..." and "Y stands on ..."). Without
 # them no sentence saying "both" or "while" could be checked in parts; not ablated on its own.
-# A sentence saying that its subjects share something (check_answer's `parts_when_spread`).
-_SHARED = re.compile(r"\bboth\b", re.IGNORECASE)
 _JOINING = {"both", "while", "whereas", "respectively", "each", "but", "however", "too"}
+# A sentence saying that its subjects share something (check_answer's `parts_when_spread`, off:
+# Config.parts_when_spread says where it was measured).
+_SHARED = re.compile(r"\bboth\b", re.IGNORECASE)
 # The most parts a sentence is checked in (check_answer's `split`): each costs a judge call.
 MAX_PARTS = 4
 
