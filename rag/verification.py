@@ -38,10 +38,7 @@ class Verifier:
         states; another month, another person, a second subject the passage never names, and a year
         put in another role it does not. Config.support_examples says what they changed, and why they
         are off."""
-        messages = [{"role": "system", "content": render("support_system")}]
-        for shown, said, verdict in worked_examples("support_examples") if self.support_examples else ():
-            messages += [{"role": "user", "content": render("support_user", passage=shown, claim=said)},
-                         {"role": "assistant", "content": verdict}]
+        messages = _opening("support", "support_examples" if self.support_examples else None, ("passage", "claim"))
         user = render("support_user", passage=" ".join(passage.split()), claim=claim)
         return self.score([*messages, {"role": "user", "content": user}])
 
@@ -58,10 +55,7 @@ class Verifier:
         growth yoy?"). On ClapNQ tune, each reference answer's first sentence against its question,
         and the sentence closest to the question from the passage of an unanswerable one (50 each),
         AUC rose from 0.815 to 0.928; Config.answers_min is set on this scale."""
-        messages = [{"role": "system", "content": render("answers_system")}]
-        for asked, reply, verdict in worked_examples("answers_examples") if examples else ():
-            messages += [{"role": "user", "content": render("answers_user", history="", question=asked, answer=reply)},
-                         {"role": "assistant", "content": verdict}]
+        messages = _opening("answers", "answers_examples" if examples else None, ("question", "answer"), history="")
         user = render("answers_user", history=history_block(previous), question=question, answer=answer)
         return self.score([*messages, {"role": "user", "content": user}])
 
@@ -71,6 +65,17 @@ class Verifier:
             {"role": "system", "content": render("verdict_system")},
             {"role": "user", "content": render("verdict_user", facts=facts, question=question)},
         ])
+
+
+def _opening(judge: str, examples: str | None, fields: Sequence[str], **fixed: str) -> Messages:
+    """A judge's instructions (prompts/<judge>_system.txt), then each worked example of
+    prompts/<examples>.txt (None: none) asked as prompts/<judge>_user.txt asks, its fields filling
+    `fields` and `fixed` the rest, with its verdict as the judge's reply."""
+    messages = [{"role": "system", "content": render(f"{judge}_system")}]
+    for *values, verdict in worked_examples(examples) if examples else ():
+        messages += [{"role": "user", "content": render(f"{judge}_user", **fixed, **dict(zip(fields, values)))},
+                     {"role": "assistant", "content": verdict}]
+    return messages
 
 
 # A year the question names must be stated by the cited passages (text, title or date). The judge
