@@ -62,6 +62,10 @@ class Config:
     escalate: bool = True
     wide_passages: int = 6
     hop_from: int = 1
+    # A question about several subjects ("Which came out first, A or B?", "Are both A and B ...?")
+    # is also split by the model into one question per subject, each searched on its own, before
+    # the wide attempt (Assistant._per_subject): a second kind of hop, for comparisons.
+    subquestions: bool = False
     # When the wide attempt finds nothing (and the question does not ask yes or no), the first
     # `single_chunks` retrieved chunks are shown to the model one at a time, and the first it does not
     # decline (P(NOT_FOUND) under decline_from) is answered from and checked (0: off). README "Single

@@ -15,6 +15,7 @@ from collections.abc import Generator as Gen
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
+from itertools import zip_longest
 
 import numpy as np
 
@@ -37,7 +38,10 @@ MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
 Groups = Iterable[str] | None  # the asker's groups; None: may read every document
 REWRITE_TOKENS = 80  # a question rewritten into another language is one line
-SPLIT_TOKENS = 160  # a sentence split into its simple facts: a few short lines
+SPLIT_TOKENS = 160
+# A question split by subject: at most this many subjects, each bringing this many chunks first.
+MAX_SUBJECTS = 3
+SUBJECT_HITS = 2  # a sentence split into its simple facts: a few short lines
 # The documents' languages are those of at least this share of them. Detection calls a few English
 # passages something else (ClapNQ: 2 French and 1 Japanese of 600; HotpotQA: 1 German and 1 Russian
 # of 4,858, titles of songs and films): counted, every English question would be rewritten into
@@ -147,7 +151,7 @@ class Assistant:
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
                 yield ESCALATING
-            wide = self._widen(question, queries, vectors, groups)
+            wide = self._widen(question, queries, vectors, groups, timings)
             passages = whole_passages(wide, limit=self.config.wide_passages, sources=self._sources(wide))
             second = yield from self._attempt(question, previous, passages, timings, started, language)
             timings["escalation"] = time.perf_counter() - escalated
@@ -386,19 +390,51 @@ class Assistant:
             return out
         return kept
 
-    def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups) -> list[Hit]:
+    def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups,
+               timings: dict | None = None) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
-        question joined to each of its first chunks (the second hop), interleaved."""
+        question joined to each of its first chunks (the second hop), interleaved. A question about
+        several subjects ("Who was born first, A or B?") is searched once per subject as well, and
+        each subject's two chunks closest in meaning come first (Config.subquestions)."""
         k = self.config.wide_passages
         first = self.retriever.search_all(queries, k, vectors=vectors, groups=groups)
         hop = [f"{question} {h.text}" for h in first[: self.config.hop_from]]
         second = self.retriever.search_all(hop, k, groups=groups) if hop else []
         merged: dict[int, Hit] = {}
+        for hit in self._per_subject(queries[-1], groups, timings):
+            merged.setdefault(hit.chunk_id, hit)
         for pair in zip(first, second + [None] * (len(first) - len(second))):
             for hit in pair:
                 if hit is not None:
                     merged.setdefault(hit.chunk_id, hit)
         return list(merged.values())
+
+    def _per_subject(self, question: str, groups: Groups, timings: dict | None) -> list[Hit]:
+        """For a question the model splits into one question per subject, each subject's best
+        `SUBJECT_HITS` chunks by cosine among its fused top ones, taken in turn; [] for a question
+        about one subject. By cosine: for a short question naming one subject, the fused ranking put
+        pages that repeat its other words ("born", "located") above the subject's own page (HotpotQA
+        dev, tune: "When was Virginia Woolf born?" ranked her page fourth, first by cosine)."""
+        if not self.config.subquestions:
+            return []
+        started = time.perf_counter()
+        subs = self._subquestions(question)
+        picked = []
+        for sub in subs:
+            hits = self.retriever.search_all([sub], self.config.wide_passages, groups=groups)
+            picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
+        if timings is not None:
+            timings["subquestions"] = time.perf_counter() - started
+        return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
+
+    def _subquestions(self, question: str) -> list[str]:
+        """One question per subject the question asks about, as the model writes them after worked
+        examples (prompts/subquestions_examples.txt); [] when it names one subject."""
+        messages = shown_examples("subquestions_system", "subquestions_examples")
+        reply = generate(self.generator, [*messages, {"role": "user", "content": question}], max_tokens=REWRITE_TOKENS)
+        subs = [" ".join(BULLET.sub("", line.strip()).split()) for line in reply.splitlines()]
+        subs = list(dict.fromkeys(s for s in subs if s.endswith("?")))[:MAX_SUBJECTS]
+        return subs if len(subs) > 1 else []
 
     def _generate(self, messages, reply: list[str], timings: dict, started: float) -> Iterator[str]:
         """Streams the model's reply (all of it appended to `reply`), except a refusal token."""

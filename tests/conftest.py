@@ -125,7 +125,9 @@ def make_assistant(toy_corpus, store, embedder, config):
     index_path(toy_corpus, store, embedder, config)
 
     def make(*replies: str, verdicts: tuple[float, ...] = (), **overrides):
-        cfg = dataclasses.replace(config, **{"min_dense_score": 0.0, "judge": False, **overrides})
+        # The split by subject is a model call of its own: off unless a test scripts its reply.
+        cfg = dataclasses.replace(config, **{"min_dense_score": 0.0, "judge": False, "subquestions": False,
+                                             **overrides})
         return Assistant(cfg, store, embedder, ScriptedGenerator(*replies, verdicts=verdicts))
 
     return make

@@ -544,3 +544,25 @@ def test_the_model_splits_a_sentence_into_its_facts_after_worked_examples(make_a
     assert messages[-1] == {"role": "user", "content": "Anna Berg and Tom Wale chair the board and the club."}
     shown = worked_examples("split_examples")
     assert len(messages) == 2 + 2 * len(shown) and messages[2]["content"] == "\n".join(shown[0][1:])
+
+
+def test_a_question_about_two_subjects_is_searched_per_subject_before_the_wide_attempt(make_assistant):
+    split = "How much can a blue whale weigh?\nHow many parcels did the warehouse robots sort a day?"
+    assistant = make_assistant("NOT_FOUND", split, "An adult can weigh up to 150 tonnes [1].", top_k=2,
+                               prompt_passages=1, subquestions=True)
+    answer = assistant.ask("Which is more, the weight of a blue whale or the parcels sorted by robots?")
+    assert not answer.refused and "150 tonnes" in answer.text
+    asked = assistant.generator.prompts[1]
+    assert asked[0]["content"] == render("subquestions_system")
+    assert asked[-1]["content"] == "Which is more, the weight of a blue whale or the parcels sorted by robots?"
+    assert [p.doc_id for p in answer.passages[:2]] == ["whales.txt", "robots.txt"], "each subject's chunk first"
+    assert answer.timings["subquestions"] > 0
+
+
+def test_a_question_about_one_subject_keeps_its_wide_search(make_assistant):
+    question = "How much can a blue whale weigh?"
+    plain = make_assistant("NOT_FOUND", "An adult can weigh up to 150 tonnes [1].", top_k=2, prompt_passages=1)
+    split = make_assistant("NOT_FOUND", question, "An adult can weigh up to 150 tonnes [1].", top_k=2,
+                           prompt_passages=1, subquestions=True)
+    assert split.ask(question).passages == plain.ask(question).passages
+    assert len(split.generator.prompts) == 3, "one call to split the question, no more"
