@@ -284,3 +284,25 @@ def test_a_sentence_one_passage_passes_is_held_to_its_parts_when_another_passage
     asked.clear()
     sentences, _ = check_answer(claim, AIRPORTS, encode, judge=lenient, split=split, parts_when_spread=True)
     assert sentences[0].supported and asked == []
+
+
+def test_a_both_sentence_the_pair_passes_is_held_to_its_parts():
+    """A judge that reads "both ... in Michigan" as stated by the Nevada and Michigan passages
+    together (the generator passed "Phlebodium and Pieris are both species of ferns" on a fern
+    passage and a shrub passage, 0.69) must, with `parts_when_spread`, see each airport's part hold."""
+    def pair_lenient(claim, evidence):
+        if "both" in claim:
+            return 0.9 if "Nevada" in evidence and "Michigan" in evidence else 0.1
+        subject, place = " ".join(claim.split()[:2]), claim.rstrip(".").split()[-1]
+        return 0.9 if any(subject in s and place in s for s in evidence.split(". ")) else 0.1
+
+    claim = "Elko Regional Airport and Ford International Airport are both in Michigan [1][2]."
+    parts = ["Elko Regional Airport is in Michigan.", "Ford International Airport is in Michigan."]
+    asked = []
+    split = lambda sentence: asked.append(sentence) or parts  # noqa: E731
+    trusting, _ = check_answer(claim, AIRPORTS, encode, judge=pair_lenient, split=split)
+    assert trusting[0].supported and trusting[0].cites == (1, 2) and asked == [], "the pair's verdict stands"
+
+    sentences, citations = check_answer(claim, AIRPORTS, encode, judge=pair_lenient, split=split,
+                                        parts_when_spread=True)
+    assert sentences[0].supported is False and citations == [] and asked[0] == strip_markers(claim)
