@@ -31,7 +31,7 @@ REFUSAL_TOKEN = "NOT_FOUND"
 # them ("X and Y both stand on the east bank" is "X stands on ..." and "Y stands on ..."). Without
 # them no sentence saying "both" or "while" could be checked in parts; not ablated on its own.
 _JOINING = {"both", "while", "whereas", "respectively", "each", "but", "however", "too"}
-# A sentence saying that its subjects share something (check_answer's `parts_when_spread`, off:
+# A sentence saying that its subjects share something (check_answer's `parts_when_spread`;
 # Config.parts_when_spread says where it was measured).
 _SHARED = re.compile(r"\bboth\b", re.IGNORECASE)
 # The most parts a sentence is checked in (check_answer's `split`): each costs a judge call.
@@ -361,9 +361,11 @@ def check_answer(
     passages: the judge put 0.56 on the pair).
 
     With `parts_when_spread` (and `split`), a sentence that says two subjects share something
-    ("both") and that one passage is judged to state, while a word of it that passage lacks stands in
-    another passage, is held to its parts instead: the judge passed "Yes, both Ganzhou and Jimo
-    District are located in China." on the Ganzhou passage alone.
+    ("both") is held to its parts instead of being judged whole when it draws on more than one
+    passage: when one passage is judged to state it while a word of it that passage lacks stands in
+    another (the judge passed "Yes, both Ganzhou and Jimo District are located in China." on the
+    Ganzhou passage alone), and always in place of the pair check (it passed "Phlebodium and Pieris
+    are both species of ferns" on a fern passage and a shrub passage together, 0.69).
     """
     by_n = {p.n: p for p in passages}
     claims = split_answer(answer)

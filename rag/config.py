@@ -64,7 +64,12 @@ class Config:
     hop_from: int = 1
     # A question about several subjects ("Which came out first, A or B?", "Are both A and B ...?")
     # is also split by the model into one question per subject, each searched on its own, before
-    # the wide attempt (Assistant._per_subject): a second kind of hop, for comparisons.
+    # the wide attempt (Assistant._per_subject): a second kind of hop, for comparisons. Off: on
+    # HotpotQA dev (tune, 80 questions) both gold paragraphs among the wide passages 0.725 ->
+    # 0.7625, none lost, about 1 s per split question; but the subject's own page let a wrong "Yes,
+    # Phlebodium and Pieris are both species of ferns [1][2]" pass on a pair of passages, and
+    # refusing that (parts_when_spread on a pair) cost seed_qa a right answer (README "Questions
+    # about two subjects, not in use").
     subquestions: bool = False
     # When the wide attempt finds nothing (and the question does not ask yes or no), the first
     # `single_chunks` retrieved chunks are shown to the model one at a time, and the first it does not
@@ -139,11 +144,14 @@ class Config:
     # 30 0.40 -> 0.433 (a bridge answer whose figure ruled out the pair), seed_qa, seed_qa_hard and
     # ClapNQ tune 40 unchanged in every answer; README "Sentences checked in parts".
     split_sentences: bool = True
-    # A "both" sentence one passage is judged to state, with a word that passage lacks and another
-    # passage holds, is checked in its parts instead (check_answer's `parts_when_spread`). Off: with
-    # support_examples on HotpotQA 30 it refused the Ganzhou sentence again, but citation precision
-    # stayed under the gate (0.892); without the examples that sentence is refused anyway. Checking
-    # every such sentence in parts, not only "both" ones, cost HotpotQA 0.433 -> 0.267 (tune).
+    # A "both" sentence that draws on more than one passage (one passage judged to state it while
+    # another holds a word it lacks, or a pair of passages) is checked in its parts instead
+    # (check_answer's `parts_when_spread`). Off: with subquestions, on HotpotQA 30 (tune) it
+    # refused the wrong Phlebodium answer (citation precision 0.951 -> 0.979), but on seed_qa (tune)
+    # it refused "Zhipu AI and MiniMax are mentioned both as Hong Kong listings and as open-source
+    # model makers ..." (right; the pair judge passed it, the parts did not all pass): 26/27 -> 25/27
+    # with subquestions. Checking every sentence with a word from another passage in parts, not
+    # only "both" ones, cost HotpotQA 0.433 -> 0.267 (tune, with support_examples).
     parts_when_spread: bool = False
     verdict_yes_min: float | None = None
     verdict_no_max: float | None = 0.5
