@@ -461,10 +461,9 @@ def check_answer(
         found = single(key, claim, vec, cited)
         if found:
             return found
+        if parts_when_spread and split is not None and len(key) < 3 and _SHARED.search(claim):
+            return in_parts(key, claim, cited)  # two subjects said to share something: each must hold alone
         pair = sorted(by_n, key=lambda n: -overlap(claim, by_n[n].text))[:2]
-        shared = parts_when_spread and split is not None and len(key) < 3 and _SHARED.search(claim)
-        if shared:  # two subjects said to share something: each must hold on its own
-            return in_parts(key, claim, cited)
         if len(pair) == 2 and not numbers(claim):  # figures must come from one passage, with their subject
             bests = {n: best_sentence(vec, claim, n) for n in pair}
             texts = [evidence_text(by_n[n], bests[n][2:], policy.judge_words) for n in sorted(pair)]

@@ -38,10 +38,10 @@ MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
 Groups = Iterable[str] | None  # the asker's groups; None: may read every document
 REWRITE_TOKENS = 80  # a question rewritten into another language is one line
-SPLIT_TOKENS = 160
+SPLIT_TOKENS = 160  # a sentence split into its simple facts: a few short lines
 # A question split by subject: at most this many subjects, each bringing this many chunks first.
 MAX_SUBJECTS = 3
-SUBJECT_HITS = 2  # a sentence split into its simple facts: a few short lines
+SUBJECT_HITS = 2
 # The documents' languages are those of at least this share of them. Detection calls a few English
 # passages something else (ClapNQ: 2 French and 1 Japanese of 600; HotpotQA: 1 German and 1 Russian
 # of 4,858, titles of songs and films): counted, every English question would be rewritten into
@@ -192,8 +192,13 @@ class Assistant:
     def _split(self, sentence: str) -> list[str]:
         """The simple facts a sentence states, one sentence each (check_answer's `split`), as the
         model writes them after worked examples (prompts/split_examples.txt)."""
-        messages = shown_examples("split_system", "split_examples")
-        reply = generate(self.generator, [*messages, {"role": "user", "content": sentence}], max_tokens=SPLIT_TOKENS)
+        return self._lines("split", sentence, SPLIT_TOKENS)
+
+    def _lines(self, task: str, given: str, max_tokens: int) -> list[str]:
+        """The model's reply to `given` after prompts/<task>_system.txt and <task>_examples.txt, one
+        item per line, bullets and extra spaces removed."""
+        messages = shown_examples(f"{task}_system", f"{task}_examples")
+        reply = generate(self.generator, [*messages, {"role": "user", "content": given}], max_tokens=max_tokens)
         return [" ".join(BULLET.sub("", line.strip()).split()) for line in reply.splitlines() if line.strip()]
 
     def _asks_yes_no(self, question: str) -> bool:
@@ -391,7 +396,7 @@ class Assistant:
         return kept
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups,
-               timings: dict | None = None) -> list[Hit]:
+               timings: dict) -> list[Hit]:
         """More chunks for a second attempt: the question's own best ones, then those found by the
         question joined to each of its first chunks (the second hop), interleaved. A question about
         several subjects ("Who was born first, A or B?") is searched once per subject as well, and
@@ -409,7 +414,7 @@ class Assistant:
                     merged.setdefault(hit.chunk_id, hit)
         return list(merged.values())
 
-    def _per_subject(self, question: str, groups: Groups, timings: dict | None) -> list[Hit]:
+    def _per_subject(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
         """For a question the model splits into one question per subject, each subject's best
         `SUBJECT_HITS` chunks by cosine among its fused top ones, taken in turn; [] for a question
         about one subject. By cosine: for a short question naming one subject, the fused ranking put
@@ -423,16 +428,13 @@ class Assistant:
         for sub in subs:
             hits = self.retriever.search_all([sub], self.config.wide_passages, groups=groups)
             picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
-        if timings is not None:
-            timings["subquestions"] = time.perf_counter() - started
+        timings["subquestions"] = time.perf_counter() - started
         return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
 
     def _subquestions(self, question: str) -> list[str]:
         """One question per subject the question asks about, as the model writes them after worked
         examples (prompts/subquestions_examples.txt); [] when it names one subject."""
-        messages = shown_examples("subquestions_system", "subquestions_examples")
-        reply = generate(self.generator, [*messages, {"role": "user", "content": question}], max_tokens=REWRITE_TOKENS)
-        subs = [" ".join(BULLET.sub("", line.strip()).split()) for line in reply.splitlines()]
+        subs = self._lines("subquestions", question, REWRITE_TOKENS)
         subs = list(dict.fromkeys(s for s in subs if s.endswith("?")))[:MAX_SUBJECTS]
         return subs if len(subs) > 1 else []
 

@@ -260,19 +260,26 @@ def test_only_a_sentence_drawing_on_several_passages_is_split():
     assert sentences[0].supported is False and asked == []
 
 
+AIRPORT_PARTS = ["Elko Regional Airport is in Michigan.", "Ford International Airport is in Michigan."]
+
+
+def stated_of_one_airport(claim, evidence):
+    """A judge's verdict on a one-airport claim: yes where one sentence names the airport and the place."""
+    subject, place = " ".join(claim.split()[:2]), claim.rstrip(".").split()[-1]
+    return 0.9 if any(subject in s and place in s for s in evidence.split(". ")) else 0.1
+
+
 def test_a_sentence_one_passage_passes_is_held_to_its_parts_when_another_passage_holds_its_other_words():
     """A lenient judge passes a claim about two airports on one airport's passage; with
     `parts_when_spread` the sentence stands only if each airport's part holds on its own passage."""
     def lenient(claim, evidence):  # passes a "both" claim on the Michigan passage alone; a one-airport claim where stated
         if claim.startswith("Both"):
             return 0.9 if "Michigan" in evidence and "Nevada" not in evidence else 0.1
-        subject, place = " ".join(claim.split()[:2]), claim.rstrip(".").split()[-1]
-        return 0.9 if any(subject in s and place in s for s in evidence.split(". ")) else 0.1
+        return stated_of_one_airport(claim, evidence)
 
     claim = "Both Elko Regional Airport and Ford International Airport are in Michigan [2]."
-    parts = ["Elko Regional Airport is in Michigan.", "Ford International Airport is in Michigan."]
     asked = []
-    split = lambda sentence: asked.append(sentence) or parts  # noqa: E731
+    split = lambda sentence: asked.append(sentence) or AIRPORT_PARTS  # noqa: E731
     trusting, _ = check_answer(claim, AIRPORTS, encode, judge=lenient, split=split)
     assert trusting[0].supported and asked == [], "without the option the one passage's verdict stands"
 
@@ -293,13 +300,11 @@ def test_a_both_sentence_the_pair_passes_is_held_to_its_parts():
     def pair_lenient(claim, evidence):
         if "both" in claim:
             return 0.9 if "Nevada" in evidence and "Michigan" in evidence else 0.1
-        subject, place = " ".join(claim.split()[:2]), claim.rstrip(".").split()[-1]
-        return 0.9 if any(subject in s and place in s for s in evidence.split(". ")) else 0.1
+        return stated_of_one_airport(claim, evidence)
 
     claim = "Elko Regional Airport and Ford International Airport are both in Michigan [1][2]."
-    parts = ["Elko Regional Airport is in Michigan.", "Ford International Airport is in Michigan."]
     asked = []
-    split = lambda sentence: asked.append(sentence) or parts  # noqa: E731
+    split = lambda sentence: asked.append(sentence) or AIRPORT_PARTS  # noqa: E731
     trusting, _ = check_answer(claim, AIRPORTS, encode, judge=pair_lenient, split=split)
     assert trusting[0].supported and trusting[0].cites == (1, 2) and asked == [], "the pair's verdict stands"
 
