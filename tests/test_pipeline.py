@@ -1,7 +1,7 @@
 import pytest
 
 from rag.errors import IndexMissingError, QuestionError
-from rag.pipeline import ESCALATING, check_question
+from rag.pipeline import ESCALATING, check_question, keeps_a_name
 from rag.prompting import render, worked_examples
 from rag.types import Answer
 
@@ -452,6 +452,27 @@ def test_a_yes_no_question_with_no_checked_answer_gets_a_verdict_from_the_checke
     assert "Facts: An adult can weigh up to 150 tonnes." in verdict[1]["content"]
     assert "Question: Can a blue whale weigh 150 tonnes?" in verdict[1]["content"]
     assert answer.timings["verdict"] > 0
+
+
+def test_an_open_question_that_drops_every_name_is_not_used(make_assistant):
+    # The rewrite asks about "the two ships" instead of the Aurora and the Borealis: a verdict drawn
+    # from whatever answers that would decide a question about other things.
+    assistant = make_assistant(WEIGHT, WEIGHT, "What are the names of the two ships?", WEIGHT, judge=True,
+                               verdicts=(0.2, 0.2, 0.9, 0.05), verdict_yes_min=0.9)
+    answer = assistant.ask("Were both the Aurora and the Borealis built in Norway?")
+    assert answer.refused
+    assert not any(m[0]["content"] == render("verdict_system") for m in assistant.generator.judged)
+    assert len(assistant.generator.prompts) == 3, "no attempt after the rewrite"
+
+
+@pytest.mark.parametrize("question, opened, kept", [
+    ("Were both the Aurora and the Borealis built in Norway?", "Where were the Aurora and the Borealis built?", True),
+    ("Were both the Aurora and the Borealis built in Norway?", "Where was the Borealis built?", True),
+    ("Were both the Aurora and the Borealis built in Norway?", "Where were the two ships built?", False),
+    ("Can a blue whale weigh 150 tonnes?", "How much can a blue whale weigh?", True),  # no names to keep
+])
+def test_keeps_a_name(question, opened, kept):
+    assert keeps_a_name(question, opened) is kept
 
 
 @pytest.mark.parametrize("p_yes, yes_min, no_max, shown", [
