@@ -71,6 +71,10 @@ class Config:
     # refusing that (parts_when_spread on a pair) cost seed_qa a right answer (README "Questions
     # about two subjects, not in use").
     subquestions: bool = False
+    # A bare fragment ("Rabat [2]", at most pipeline.FRAGMENT_WORDS words) is restated by the model
+    # as the sentence it stands for, with the question's words, and that sentence is checked and
+    # shown (Assistant._restate).
+    restate_fragments: bool = False
     # When the wide attempt finds nothing (and the question does not ask yes or no), the first
     # `single_chunks` retrieved chunks are shown to the model one at a time, and the first it does not
     # decline (P(NOT_FOUND) under decline_from) is answered from and checked (0: off). README "Single

@@ -21,7 +21,8 @@ from itertools import zip_longest
 import numpy as np
 
 from rag.citations import (BULLET, REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, names_kept,
-                           same_figures, strip_markers, with_markers)
+                           parse_markers, same_figures, strip_markers, with_markers)
+from rag.chunking import sentence_spans
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import ConfigError, IndexMissingError, QuestionError
@@ -48,6 +49,10 @@ SUBJECT_HITS = 2
 # of 4,858, titles of songs and films): counted, every English question would be rewritten into
 # those languages, a generation each.
 LANGUAGE_SHARE = 0.05
+# An answer of at most this many words, in one sentence, is a fragment ("Rabat [2]"): restated as
+# the sentence it stands for before it is checked (Config.restate_fragments).
+FRAGMENT_WORDS = 5
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
 # Config.answer_language's choices (what each does: rag/config.py).
 ANSWER_LANGUAGES = ("translate", "direct", "documents")
@@ -77,6 +82,16 @@ def keeps_a_name(question: str, opened: str) -> bool:
     do: "Where are Rutgers University and Carnegie Mellon University located?" loses "America"."""
     names = {w.lower() for w in NAME.findall(question)}
     return not names or bool(names & {w.lower() for w in NAME.findall(opened)})
+
+
+def is_fragment(raw: str) -> bool:
+    """Whether the model's reply is a bare fragment: one sentence of at most FRAGMENT_WORDS words
+    (markers aside). Words are counted between spaces, so text in a script written without them
+    (Chinese, Japanese, Korean) is never taken for one."""
+    text = strip_markers(raw.replace(REFUSAL_TOKEN, "")).strip()
+    if not text or CJK.search(text) or "\n" in text:
+        return False
+    return len(text.split()) <= FRAGMENT_WORDS and len(sentence_spans(text)) == 1
 
 
 @dataclass(frozen=True)
@@ -206,6 +221,21 @@ class Assistant:
         opened = " ".join(opened.split())
         return opened if opened.endswith("?") and not asks_yes_no(opened) and keeps_a_name(question, opened) else ""
 
+    def _restate(self, question: str, fragment: str) -> str:
+        """The sentence a fragment stands for ("The ambassador ... is based in Rabat [2]." for "Rabat
+        [2]" asked where the ambassador is based), written by the model after worked examples
+        (prompts/restate_examples.txt): that sentence, not the fragment, is what the checks read, so
+        what the question says of the answer must be stated by the cited passage too. A fragment
+        passes the word checks of any passage that names it. A reply that is not one sentence
+        keeping the fragment's words and markers leaves the fragment as it was."""
+        given = f"Question: {question} Answer: {' '.join(fragment.split())}"
+        lines = self._lines("restate", given, REWRITE_TOKENS)
+        restated = lines[0] if len(lines) == 1 else ""
+        words = lambda text: {w.strip(".,;:!?()").lower() for w in strip_markers(text).split()} - {""}  # noqa: E731
+        cited = lambda text: set(parse_markers(text, len(text))[0])  # noqa: E731
+        keeps = words(fragment) <= words(restated) and cited(fragment) == cited(restated)
+        return restated if restated and keeps else fragment
+
     def _split(self, sentence: str) -> list[str]:
         """The simple facts a sentence states, one sentence each (check_answer's `split`), as the
         model writes them after worked examples (prompts/split_examples.txt)."""
@@ -323,6 +353,10 @@ class Assistant:
         timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating
         if is_refusal(raw):
             return Attempt(tuple(passages), raw, declining=declining)
+        if self.config.restate_fragments and is_fragment(raw):
+            restating = time.perf_counter()
+            raw = self._restate(question, raw)
+            timings["restate"] = timings.get("restate", 0.0) + time.perf_counter() - restating
         checking = time.perf_counter()
         verifier = self.verifier
         sentences, citations = check_answer(raw.replace(REFUSAL_TOKEN, ""), passages, self.embedder.encode,

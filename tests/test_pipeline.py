@@ -1,7 +1,7 @@
 import pytest
 
 from rag.errors import IndexMissingError, QuestionError
-from rag.pipeline import ESCALATING, check_question, keeps_a_name
+from rag.pipeline import ESCALATING, check_question, is_fragment, keeps_a_name
 from rag.prompting import render, worked_examples
 from rag.types import Answer
 
@@ -587,3 +587,46 @@ def test_a_question_about_one_subject_keeps_its_wide_search(make_assistant):
                            prompt_passages=1, subquestions=True)
     assert split.ask(question).passages == plain.ask(question).passages
     assert len(split.generator.prompts) == 3, "one call to split the question, no more"
+
+
+def test_a_fragment_is_restated_and_the_sentence_is_what_is_checked_and_shown(make_assistant):
+    assistant = make_assistant("150 tonnes [1]", "An adult blue whale can weigh up to 150 tonnes [1].",
+                               restate_fragments=True)
+    answer = assistant.ask("How much can a blue whale weigh?")
+    assert not answer.refused and answer.text == "An adult blue whale can weigh up to 150 tonnes [1]."
+    assert answer.citations[0].quote == "An adult can weigh up to 150 tonnes."
+    restate = assistant.generator.prompts[1]
+    assert restate[0]["content"] == render("restate_system")
+    assert restate[-1]["content"] == "Question: How much can a blue whale weigh? Answer: 150 tonnes [1]"
+    assert answer.timings["restate"] > 0
+
+
+@pytest.mark.parametrize("restate, refused", [(False, False), (True, True)])
+def test_a_fragment_is_held_to_what_the_question_says_of_it(make_assistant, restate, refused):
+    # "Nevada" stands in the solar passage, so the bare fragment passes every word check; restated,
+    # it says the operator is based there, which no passage states (the support judge: 0.2).
+    replies = ["Nevada [1]", "The plant's operator is based in Nevada [1]."] if restate else ["Nevada [1]"]
+    verdicts = (0.2, 0.2, 0.2, 0.2) if restate else (0.9,)
+    assistant = make_assistant(*replies, judge=True, verdicts=verdicts, restate_fragments=restate)
+    answer = assistant.ask("Where is the plant's operator based?")
+    assert answer.refused is refused
+    claims = [m[1]["content"] for m in assistant.generator.judged if m[0]["content"] == render("support_system")]
+    assert all("Claim: The plant's operator is based in Nevada." in c for c in claims) and bool(claims) is restate
+
+
+def test_a_restatement_that_drops_the_fragments_words_is_not_used(make_assistant):
+    assistant = make_assistant("150 tonnes [1]", "A blue whale is very heavy [1].", restate_fragments=True)
+    answer = assistant.ask("How much can a blue whale weigh?")
+    assert answer.text == "150 tonnes [1]"  # checked as it was written
+
+
+@pytest.mark.parametrize("reply, fragment", [
+    ("Rabat [2]", True),
+    ("3.6 trillion yuan ($497.2 billion) [1]", True),
+    ("The plant in Nevada produced 40 megawatts [1].", False),
+    ("Yes. The plant is in Nevada [1].", False),  # two sentences
+    ("内华达州 [1]", False),  # no spaces between words: never counted as one
+    ("NOT_FOUND", False),
+])
+def test_is_fragment(reply, fragment):
+    assert is_fragment(reply) is fragment
