@@ -73,7 +73,9 @@ class Config:
     subquestions: bool = False
     # A bare fragment ("Rabat [2]", at most pipeline.FRAGMENT_WORDS words) is restated by the model
     # as the sentence it stands for, with the question's words, and that sentence is checked and
-    # shown (Assistant._restate).
+    # shown (Assistant._restate). Off: on HotpotQA 30 (tune) it turned 2 wrong checked answers into
+    # refusals and kept the right count, but seed_qa_hard (tune) lost a right figure whose
+    # restatement the judge turned down (README "Fragments restated before they are checked").
     restate_fragments: bool = False
     # When the wide attempt finds nothing (and the question does not ask yes or no), the first
     # `single_chunks` retrieved chunks are shown to the model one at a time, and the first it does not
