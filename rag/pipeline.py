@@ -22,7 +22,7 @@ import numpy as np
 
 from rag.citations import (BULLET, REFUSAL_TOKEN, SupportPolicy, check_answer, evidence_text, is_refusal, names_kept,
                            parse_markers, same_figures, strip_markers, with_markers)
-from rag.chunking import sentence_spans
+from rag.chunking import CJK_RUN, sentence_spans
 from rag.config import Config
 from rag.embedding import Embedder
 from rag.errors import ConfigError, IndexMissingError, QuestionError
@@ -52,7 +52,6 @@ LANGUAGE_SHARE = 0.05
 # An answer of at most this many words, in one sentence, is a fragment ("Rabat [2]"): restated as
 # the sentence it stands for before it is checked (Config.restate_fragments).
 FRAGMENT_WORDS = 5
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # Streamed between the fast draft and the second attempt, so the reader knows the draft was set aside.
 # Config.answer_language's choices (what each does: rag/config.py).
 ANSWER_LANGUAGES = ("translate", "direct", "documents")
@@ -89,7 +88,7 @@ def is_fragment(raw: str) -> bool:
     (markers aside). Words are counted between spaces, so text in a script written without them
     (Chinese, Japanese, Korean) is never taken for one."""
     text = strip_markers(raw.replace(REFUSAL_TOKEN, "")).strip()
-    if not text or CJK.search(text) or "\n" in text:
+    if not text or CJK_RUN.search(text) or "\n" in text:
         return False
     return len(text.split()) <= FRAGMENT_WORDS and len(sentence_spans(text)) == 1
 
@@ -232,7 +231,7 @@ class Assistant:
         lines = self._lines("restate", given, REWRITE_TOKENS)
         restated = lines[0] if len(lines) == 1 else ""
         words = lambda text: {w.strip(".,;:!?()").lower() for w in strip_markers(text).split()} - {""}  # noqa: E731
-        cited = lambda text: set(parse_markers(text, len(text))[0])  # noqa: E731
+        cited = lambda text: set(parse_markers(text, 0)[1])  # noqa: E731 (with 0 passages, every marker)
         keeps = words(fragment) <= words(restated) and cited(fragment) == cited(restated)
         return restated if restated and keeps else fragment
 
