@@ -87,8 +87,10 @@ def is_fragment(raw: str) -> bool:
     """Whether the model's reply is a bare fragment: one sentence of at most FRAGMENT_WORDS words
     (markers aside). Words are counted between spaces, so text in a script written without them
     (Chinese, Japanese, Korean) is never taken for one."""
+    if "\n" in raw.strip():  # a list or several lines: strip_markers would join them into one
+        return False
     text = strip_markers(raw.replace(REFUSAL_TOKEN, "")).strip()
-    if not text or CJK_RUN.search(text) or "\n" in text:
+    if not text or CJK_RUN.search(text):
         return False
     return len(text.split()) <= FRAGMENT_WORDS and len(sentence_spans(text)) == 1
 

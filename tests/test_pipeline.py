@@ -625,6 +625,7 @@ def test_a_restatement_that_drops_the_fragments_words_is_not_used(make_assistant
     ("3.6 trillion yuan ($497.2 billion) [1]", True),
     ("The plant in Nevada produced 40 megawatts [1].", False),
     ("Yes. The plant is in Nevada [1].", False),  # two sentences
+    ("- Nevada [1]\n- Oregon [2]", False),  # a list, however short
     ("内华达州 [1]", False),  # no spaces between words: never counted as one
     ("NOT_FOUND", False),
 ])
