@@ -161,6 +161,13 @@ class Config:
     parts_when_spread: bool = False
     verdict_yes_min: float | None = None
     verdict_no_max: float | None = 0.5
+    # An answer to a question that chooses between two named things by comparing them ("Which band
+    # has more members, A or B?", rag.verification.compares_both) counts only if its cited passages
+    # name both: a passage about one cannot state that it is the larger, older or first. Off: on
+    # HotpotQA dev (tune) the one-sided comparisons it refuses were right 6 times in 14 (a coin, each
+    # shown as checked), but 3 of the 6 are in the gate's sample, which would fall from 12/30 to 9/30
+    # under its floor, and the wider search never brought the other side (README "Comparisons").
+    comparisons_both: bool = False
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

@@ -32,7 +32,7 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import Verifier, asks_yes_no, years_backed
+from rag.verification import Verifier, asks_yes_no, compares_both, years_backed
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,8 @@ class Assistant:
             if previous and relevance < self.config.answers_min:
                 relevance = max(relevance, verifier.answer_score(question, supported, previous))
         cited = cited_passages(sentences, citations)
-        backed = years_backed(question, [evidence_text(p) for p in passages if p.n in cited])
+        evidence = [evidence_text(p) for p in passages if p.n in cited]
+        backed = years_backed(question, evidence) and (not self.config.comparisons_both or compares_both(question, evidence))
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)

@@ -105,6 +105,46 @@ def asks_yes_no(question: str) -> bool:
     return bool(YES_NO.match(question))
 
 
+# An English wh-question that names its two candidates ("Which came out first, A or B?").
+CHOICE = re.compile(r"^\W*(?:who|which|what|whose)\b.*\S\s+or\s+\S", re.IGNORECASE | re.DOTALL)
+
+
+def asks_choice(question: str) -> bool:
+    """Whether an English question asks to choose between the things it names."""
+    return bool(CHOICE.match(question)) and not asks_yes_no(question)
+
+
+# A choice decided by a comparison: an amount, a date or a rank ("Who was born first, A or B?").
+COMPARES = re.compile(r"\b(?:more|less|fewer|most|least|first|last|earlier|later|older|younger|longer|shorter|"
+                      r"larger|smaller|bigger|higher|lower|closer|farther|further|greater|better|best|worse|worst)\b",
+                      re.IGNORECASE)
+
+
+def candidates(question: str) -> tuple[set[str], set[str]]:
+    """The capitalised words (and numbers) naming each side of a choice question's last "or", each
+    side without the words both share ("Grand Forks" and "El Paso" for two International Airports)."""
+    match = re.search(r"^(.*\S)\s+or\s+(\S.*)$", question.strip(), re.DOTALL)
+    if not match:
+        return set(), set()
+    left, right = re.split(r"[,:]|--", match.group(1))[-1], re.split(r"[,?]", match.group(2))[0]
+    opening = question.split()[0].lower()
+    names = lambda text: {w.strip("\"'“”‘’()!.").lower() for w in text.split()  # noqa: E731
+                          if w[:1].isupper() or w[:1].isdigit()} - {opening, ""}
+    a, b = names(left), names(right)
+    return a - b or a, b - a or b
+
+
+def compares_both(question: str, evidence: Sequence[str]) -> bool:
+    """A comparison between two named things is stated only by evidence that names both (every word
+    of each side's name): a passage about one of them cannot say it is older, larger or first.
+    "War" alone does not name "The Korean War"."""
+    if not (asks_choice(question) and COMPARES.search(question)):
+        return True
+    words = set(re.findall(r"\w+", " ".join(evidence).lower()))
+    a, b = candidates(question)
+    return not (a and b) or all(set(re.findall(r"\w+", " ".join(side))) <= words for side in (a, b))
+
+
 def accept_all(messages: Messages) -> float:
     """A judge that believes everything: what the quality gate must catch (tests use it)."""
     return 1.0

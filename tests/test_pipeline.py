@@ -631,3 +631,16 @@ def test_a_restatement_that_drops_the_fragments_words_is_not_used(make_assistant
 ])
 def test_is_fragment(reply, fragment):
     assert is_fragment(reply) is fragment
+
+
+NEVADA = "The plant in Nevada produced 40 megawatts in 2024 [1]."
+
+
+def test_a_comparison_stated_from_a_passage_about_one_side_is_refused(make_assistant):
+    question = "Which produced more in 2024, the Nevada plant or the Oregon plant?"
+    on = make_assistant(NEVADA, NEVADA, comparisons_both=True, single_chunks=0)
+    assert on.ask(question).refused, "the cited passage names Nevada only"
+    off = make_assistant(NEVADA, comparisons_both=False, single_chunks=0)
+    assert off.ask(question).text == NEVADA
+    plain = make_assistant(NEVADA, comparisons_both=True, single_chunks=0)
+    assert plain.ask("How much did the Nevada plant produce in 2024?").text == NEVADA, "not a comparison"

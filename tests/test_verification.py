@@ -1,6 +1,6 @@
 import pytest
 
-from rag.verification import Verifier, accept_all, asks_yes_no
+from rag.verification import Verifier, accept_all, asks_choice, asks_yes_no, candidates, compares_both
 
 
 class Recorder:
@@ -102,3 +102,40 @@ def test_answer_score_shows_the_previous_question_apart_from_the_new_one():
 ])
 def test_a_question_asks_for_yes_or_no_when_it_opens_with_an_auxiliary_verb(question, yes_no):
     assert asks_yes_no(question) is yes_no
+
+
+@pytest.mark.parametrize("question, sides", [
+    ("Which opened first, the Harbour Gallery or the Mill Theatre?", ({"harbour", "gallery"}, {"mill", "theatre"})),
+    ("who is older Ana Ruiz or Tom Berg ?", ({"ana", "ruiz"}, {"tom", "berg"})),
+    ("Which station North Quay Station or South Quay Station is busier?", ({"north"}, {"south"})),
+    ("Which is heavier, blue whales or elephants?", (set(), set())),
+])
+def test_candidates(question, sides):
+    assert candidates(question) == sides
+
+
+@pytest.mark.parametrize("question, evidence, holds", [
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950."], False),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950.", "Tom Berg (born 1961) is a poet."], True),
+    ("Which band is from Leeds, the Larks or the Finches?", ["The Finches are a band from Leeds."], True),  # no comparison
+    ("When was Ana Ruiz born?", ["Ana Ruiz was born in 1950."], True),
+])
+def test_compares_both(question, evidence, holds):
+    assert compares_both(question, evidence) is holds
+
+
+@pytest.mark.parametrize("question, choice", [
+    ("Which opened first, the Harbour Gallery or the Mill Theatre?", True),
+    ("Who was born earlier, Ana Ruiz or Tom Berg", True),
+    ('Which came out first, "Low Tide" or "High Noon"?', True),
+    ("Did Ana Ruiz sing with the Larks or the Finches?", False),  # opens with a verb: not a wh-question
+    ("Which river runs through Dunmore?", False),
+])
+def test_asks_choice(question, choice):
+    assert asks_choice(question) is choice
+
+
+def test_a_comparison_needs_every_word_of_each_name():
+    question = "Which took place first, the Harbour Fire or the Mill Strike?"
+    assert not compares_both(question, ["The Mill Strike began in 1921, a year of many a fire."])
+    assert compares_both(question, ["The Mill Strike began in 1921.", "The Harbour Fire of 1890 destroyed the docks."])
