@@ -166,8 +166,8 @@ class Config:
     # name both: a passage about one cannot state that it is the larger, older or first. Off: on
     # HotpotQA dev (tune) the one-sided comparisons it refuses were right 6 times in 14 (a coin, each
     # shown as checked), but 3 of the 6 are in the gate's sample, which would fall from 12/30 to 9/30
-    # under its floor, and neither the wider search nor the per-subject one (subquestions) brought
-    # the other side's page (README "Comparisons stated from one side").
+    # under its floor; the wider search did not bring the other side's page, and the per-subject one
+    # (subquestions) brought it once in three (README "Comparisons stated from one side").
     comparisons_both: bool = False
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
