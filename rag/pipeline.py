@@ -380,8 +380,7 @@ class Assistant:
             if previous and relevance < self.config.answers_min:
                 relevance = max(relevance, verifier.answer_score(question, supported, previous))
         cited = cited_passages(sentences, citations)
-        evidence = [evidence_text(p) for p in passages if p.n in cited]
-        backed = years_backed(question, evidence) and (not self.config.comparisons_both or compares_both(question, evidence))
+        backed = self._covers(question, passages, cited)
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)
@@ -431,7 +430,7 @@ class Assistant:
         those that score under `config.set_aside_below` while another scores at least that: a true
         sentence from a passage about something else pads the answer and its citations. The whole
         answer was already judged to respond; this only removes, and never the last sentence that
-        responds. Kept as it was when what remains no longer states the years the question names."""
+        responds. Kept as it was when what remains no longer covers what the question names (`_covers`)."""
         scored = [i for i, s in enumerate(sentences) if s.supported]
         if len(scored) < 2:
             return sentences
@@ -443,10 +442,17 @@ class Assistant:
         if max(scores.values()) < bar:
             return out
         kept = [replace(s, supported=False, set_aside=True) if scores.get(i, 1.0) < bar else s for i, s in enumerate(out)]
-        cited = cited_passages(kept, citations)
-        if not years_backed(question, [evidence_text(p) for p in passages if p.n in cited]):
+        if not self._covers(question, passages, cited_passages(kept, citations)):
             return out
         return kept
+
+    def _covers(self, question: str, passages: Sequence[Passage], cited: set[int]) -> bool:
+        """The cited passages state every year the question names and, with `config.comparisons_both`,
+        name both things a comparison question compares: what an answer's citations must cover, and
+        what a sentence set aside may not take away."""
+        evidence = [evidence_text(p) for p in passages if p.n in cited]
+        return years_backed(question, evidence) and (not self.config.comparisons_both
+                                                      or compares_both(question, evidence))
 
     def _widen(self, question: str, queries: list[str], vectors: np.ndarray, groups: Groups,
                timings: dict) -> list[Hit]:

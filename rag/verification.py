@@ -110,8 +110,9 @@ CHOICE = re.compile(r"^\W*(?:who|which|what|whose)\b.*\S\s+or\s+\S", re.IGNORECA
 
 
 def asks_choice(question: str) -> bool:
-    """Whether an English question asks to choose between the things it names."""
-    return bool(CHOICE.match(question)) and not asks_yes_no(question)
+    """Whether an English question asks to choose between the things it names (never one that
+    asks_yes_no: that opens with a verb, this with a wh-word)."""
+    return bool(CHOICE.match(question))
 
 
 # A choice decided by a comparison: an amount, a date or a rank ("Who was born first, A or B?").

@@ -644,3 +644,15 @@ def test_a_comparison_stated_from_a_passage_about_one_side_is_refused(make_assis
     assert off.ask(question).text == NEVADA
     plain = make_assistant(NEVADA, comparisons_both=True, single_chunks=0)
     assert plain.ask("How much did the Nevada plant produce in 2024?").text == NEVADA, "not a comparison"
+
+
+def test_a_sentence_is_not_set_aside_when_the_comparison_would_lose_its_other_side(make_assistant):
+    # Read alone the Brazil sentence does not respond (0.1), but without it the citations name only
+    # one side of the comparison: with comparisons_both it stays, as a year's passage would.
+    question = "Which produced more in 2024, the Nevada plant or the Brazil harvests?"
+    reply = NEVADA + " Coffee prices rose 18% last quarter after poor harvests in Brazil [2]."
+    both = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), comparisons_both=True, single_chunks=0)
+    answer = both.ask(question)
+    assert not answer.refused and [s.set_aside for s in answer.sentences] == [False, False]
+    alone = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), single_chunks=0)
+    assert [s.set_aside for s in alone.ask(question).sentences] == [False, True]
