@@ -98,7 +98,7 @@ def score_item(item, answer, document_text) -> dict:
     docs = list(dict.fromkeys(h.doc_id for h in answer.hits))
     return {
         "refused": answer.refused,
-        "keys": answer_correct(answer.text, item.keys) and shown if item.keys and item.answerable else None,
+        "keys": answer_correct(answer.text, item.keys, item.question) and shown if item.keys and item.answerable else None,
         "f1": best(token_f1),
         "rougeL": best(rouge_l),
         "quotes_exact": sum(quotes) / len(quotes) if quotes else None,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from rag.citations import fold_with_map
 from rag.evals.datasets import Evidence
+from rag.verification import asks_choice, candidates
 
 def fold(text: str) -> str:
     """Lower case, typographic quotes and dashes made plain, whitespace collapsed (as quotes are matched)."""
@@ -56,11 +57,30 @@ def first_word(answer: str) -> str:
     return words[0] if words else ""
 
 
-def answer_correct(answer: str, keys: Sequence[str]) -> bool:
-    """Every key is in the answer; a key "yes" or "no" must be the answer's first word instead."""
+def answer_correct(answer: str, keys: Sequence[str], question: str = "") -> bool:
+    """Every key is in the answer; a key "yes" or "no" must be the answer's first word instead, and
+    the answer to a choice between two named things must name the keyed one first."""
     yes_no = [k for k in keys if k.lower() in YES_NO]
     return all(first_word(answer) == k.lower() for k in yes_no) and keys_present(
-        answer, [k for k in keys if k.lower() not in YES_NO])
+        answer, [k for k in keys if k.lower() not in YES_NO]) and not names_other_first(answer, keys, question)
+
+
+def names_other_first(answer: str, keys: Sequence[str], question: str) -> bool:
+    """Whether an answer to a choice question ("Who was born first, A or B?") names the side the
+    keys do not name before the side they do: its pick is what it names first, as a yes/no answer's
+    is its first word. Without this, "Ava DuVernay. Am Rong was born in 1929 ..." counts as choosing
+    Am Rong. False when the question offers no choice or the keys name neither side (or both)."""
+    if not question or not asks_choice(question):
+        return False
+    words = re.findall(r"\w+", fold(answer))
+    key_words = set(re.findall(r"\w+", fold(" ".join(keys))))
+    sides = [set(re.findall(r"\w+", fold(" ".join(side)))) for side in candidates(question)]
+    named = [len(side & key_words) for side in sides]
+    if not all(sides) or named[0] == named[1]:
+        return False
+    keyed, other = (sides[0], sides[1]) if named[0] > named[1] else (sides[1], sides[0])
+    first = lambda side: next((i for i, w in enumerate(words) if w in side), len(words))  # noqa: E731
+    return first(other) < first(keyed)
 
 
 def _tokens(text: str) -> list[str]:

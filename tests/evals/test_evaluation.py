@@ -118,6 +118,22 @@ def test_yes_no_answers_are_scored_by_their_first_word():
     assert answer_correct("Nancy Pelosi was Speaker [1].", ["Pelosi|Nancy Pelosi"])
 
 
+def test_a_choice_is_scored_by_the_side_named_first():
+    from rag.evals.metrics import answer_correct
+
+    question = "Which mill opened first, Harrow Mill or Quenby Works?"
+    assert answer_correct("Harrow Mill opened first, in 1851 [1].", ["Harrow Mill"], question)
+    assert answer_correct("Harrow Mill opened in 1851, before Quenby Works (1874) [1][2].", ["Harrow Mill"], question)
+    assert not answer_correct("Quenby Works. Harrow Mill opened in 1851 and Quenby Works in 1874 [1][2].",
+                              ["Harrow Mill"], question)
+    assert not answer_correct("Quenby Works opened first [2].", ["Harrow Mill"], question)
+    # Without the question, or for a question offering no choice, every key anywhere still counts.
+    assert answer_correct("Quenby Works. Harrow Mill opened in 1851 [1].", ["Harrow Mill"])
+    assert answer_correct("Quenby Works, then Harrow Mill [1].", ["Harrow Mill"], "Which mill is older?")
+    # Keys that name neither side (a year) leave the order alone.
+    assert answer_correct("Quenby Works and Harrow Mill both opened in 1851 [1].", ["1851"], question)
+
+
 def test_hotpotqa_and_hard_sets_and_splits():
     from rag.evals.datasets import load_dataset, load_hotpotqa
 
