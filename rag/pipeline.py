@@ -32,7 +32,7 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import Verifier, asks_yes_no, compares_both, years_backed
+from rag.verification import COMPARES, Verifier, asks_choice, asks_yes_no, compares_both, sides, years_backed
 
 log = logging.getLogger(__name__)
 
@@ -465,13 +465,30 @@ class Assistant:
         hop = [f"{question} {h.text}" for h in first[: self.config.hop_from]]
         second = self.retriever.search_all(hop, k, groups=groups) if hop else []
         merged: dict[int, Hit] = {}
-        for hit in self._per_subject(queries[-1], groups, timings):
+        for hit in [*self._each_side(queries[-1], groups, timings), *self._per_subject(queries[-1], groups, timings)]:
             merged.setdefault(hit.chunk_id, hit)
         for pair in zip(first, second + [None] * (len(first) - len(second))):
             for hit in pair:
                 if hit is not None:
                     merged.setdefault(hit.chunk_id, hit)
         return list(merged.values())
+
+    def _each_side(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
+        """With `config.comparisons_both`, for a question that compares two things it names ("Who
+        was born first, A or B?"), each side's best `SUBJECT_HITS` chunks by cosine, searched by the
+        question with the other side's name left out, taken in turn; [] for any other question. The
+        answer must cite both sides (`compares_both`), and the question's own search tends to bring
+        one: on HotpotQA dev (tune) the wider search never brought the other side's page."""
+        if not (self.config.comparisons_both and asks_choice(question) and COMPARES.search(question)):
+            return []
+        started = time.perf_counter()
+        picked = []
+        for this, other in zip(sides(question), reversed(sides(question))):
+            if this and other:
+                hits = self.retriever.search_all([question.replace(other, " ")], self.config.wide_passages, groups=groups)
+                picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
+        timings["sides"] = time.perf_counter() - started
+        return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
 
     def _per_subject(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
         """For a question the model splits into one question per subject, each subject's best

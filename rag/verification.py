@@ -135,6 +135,39 @@ def candidates(question: str) -> tuple[set[str], set[str]]:
     return a - b or a, b - a or b
 
 
+# Lower-case words that belong inside a name ("Kitchens of Distinction", "Letters to Cleo").
+NAME_JOINS = {"of", "the", "to", "and", "de", "da", "del", "du", "la", "le", "van", "von", "v.", "&"}
+
+
+def sides(question: str) -> tuple[str, str]:
+    """The names on each side of a choice question's last "or", as written ("Kitchens of
+    Distinction", "Royal Blood"): from the first capitalised word (the question's own first word
+    aside) for as long as the words are capitalised, numbers or NAME_JOINS, or what a side quotes.
+    ("", "") for a question with no such pair."""
+    match = re.search(r"^(.*\S)\s+or\s+(\S.*)$", question.strip(), re.DOTALL)
+    if not match:
+        return "", ""
+    left, right = re.split(r"[,:]|--", match.group(1))[-1], re.split(r"[,?]", match.group(2))[0]
+
+    def name(text: str, first: bool) -> str:
+        quoted = re.search(r"[\"“]([^\"”]+)[\"”]|(?<!\w)['‘]([^'’]+)['’](?!\w)", text)
+        if quoted:
+            return (quoted.group(1) or quoted.group(2)).strip()
+        words = text.split()[1:] if first else text.split()
+        start = next((i for i, w in enumerate(words) if w[:1].isupper() or w[:1].isdigit()), len(words))
+        run = []
+        for word in words[start:]:
+            if not (word[:1].isupper() or word[:1].isdigit() or word.lower() in NAME_JOINS):
+                break
+            run.append(word)
+        while run and run[-1].lower() in NAME_JOINS:
+            run.pop()
+        return " ".join(run).strip("\"'“”‘’")
+
+    opens = not re.search(r"[,:]|--", match.group(1))  # the left side still starts with the question
+    return name(left, opens), name(right, False)
+
+
 def compares_both(question: str, evidence: Sequence[str]) -> bool:
     """A comparison between two named things is stated only by evidence that names both (every word
     of each side's name): a passage about one of them cannot say it is older, larger or first.

@@ -646,6 +646,31 @@ def test_a_comparison_stated_from_a_passage_about_one_side_is_refused(make_assis
     assert plain.ask("How much did the Nevada plant produce in 2024?").text == NEVADA, "not a comparison"
 
 
+def test_a_comparison_searches_each_side_by_name(make_assistant, monkeypatch):
+    # Each side is searched without the other's name, and their best chunks are taken in turn.
+    from rag.retrieval import Retriever
+
+    searched = []
+    search_all = Retriever.search_all
+
+    def recording(self, queries, k, **kwargs):
+        searched.append(list(queries))
+        return search_all(self, queries, k, **kwargs)
+
+    monkeypatch.setattr(Retriever, "search_all", recording)
+    question = "Which rose more, Nevada or Brazil?"
+    on = make_assistant(comparisons_both=True)
+    hits = on._each_side(question, None, {})
+    assert searched == [["Which rose more, Nevada or  ?"], ["Which rose more,   or Brazil?"]]
+    first, second = (sorted(search_all(on.retriever, q, on.config.wide_passages), key=lambda h: -h.dense_score)[0]
+                     for q in searched)
+    assert [h.chunk_id for h in hits[:2]] == [first.chunk_id, second.chunk_id]
+    searched.clear()
+    assert make_assistant(comparisons_both=True)._each_side("How much did Nevada produce?", None, {}) == []
+    assert make_assistant(comparisons_both=False)._each_side(question, None, {}) == []
+    assert searched == [], "not a comparison, or the option off: no search"
+
+
 def test_a_sentence_is_not_set_aside_when_the_comparison_would_lose_its_other_side(make_assistant):
     # Read alone the Brazil sentence does not respond (0.1), but without it the citations name only
     # one side of the comparison: with comparisons_both it stays, as a year's passage would.

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.verification import Verifier, accept_all, asks_choice, asks_yes_no, candidates, compares_both
+from rag.verification import Verifier, accept_all, asks_choice, asks_yes_no, candidates, compares_both, sides
 
 
 class Recorder:
@@ -112,6 +112,20 @@ def test_a_question_asks_for_yes_or_no_when_it_opens_with_an_auxiliary_verb(ques
 ])
 def test_candidates(question, sides):
     assert candidates(question) == sides
+
+
+@pytest.mark.parametrize("question, names", [
+    ("Which opened first, the Harbour Gallery or the Mill Theatre?", ("Harbour Gallery", "Mill Theatre")),
+    ("who is older Ana Ruiz or Tom Berg ?", ("Ana Ruiz", "Tom Berg")),
+    ("Which band, Friends of Dorothy or Pale Ink, has more members?", ("Friends of Dorothy", "Pale Ink")),
+    ("Which station North Quay Station or South Quay Station is busier?", ("North Quay Station", "South Quay Station")),
+    ("Which sold more, 'Winter Lamps' or \"Old Rope\"?", ("Winter Lamps", "Old Rope")),
+    ("Which mill opened earlier--the Harrow Mill or the Quenby Works?", ("Harrow Mill", "Quenby Works")),
+    ("Which is heavier, blue whales or elephants?", ("", "")),
+    ("How tall is the tower?", ("", "")),
+])
+def test_sides_are_the_names_as_written(question, names):
+    assert sides(question) == names
 
 
 @pytest.mark.parametrize("question, evidence, holds", [
