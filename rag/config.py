@@ -163,11 +163,12 @@ class Config:
     verdict_no_max: float | None = 0.5
     # An answer to a question that chooses between two named things by comparing them ("Which band
     # has more members, A or B?", rag.verification.compares_both) counts only if its cited passages
-    # name both: a passage about one cannot state that it is the larger, older or first. Off: on
-    # HotpotQA dev (tune) the one-sided comparisons it refuses were right 6 times in 14 (a coin, each
-    # shown as checked), but 3 of the 6 are in the gate's sample, which would fall from 12/30 to 9/30
-    # under its floor; the wider search did not bring the other side's page, and the per-subject one
-    # (subquestions) brought it once in three (README "Comparisons stated from one side").
+    # name both: a passage about one cannot state that it is the larger, older or first. With it the
+    # wide search also looks each side up by name (Assistant._each_side). Off: on HotpotQA dev (tune,
+    # 2026-12-06) it turned 10 wrong answers shown as checked into refusals and 4 right ones too,
+    # 2 of them in the gate's sample, which would sit at its floor (12/30 -> 10/30): the model,
+    # shown both sides' pages, still wrote the comparison from one (README "Comparisons stated from
+    # one side").
     comparisons_both: bool = False
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
