@@ -477,16 +477,16 @@ class Assistant:
         """With `config.comparisons_both`, for a question that compares two things it names ("Who
         was born first, A or B?"), each side's best `SUBJECT_HITS` chunks by cosine, searched by the
         question with the other side's name left out, taken in turn; [] for any other question. The
-        answer must cite both sides (`compares_both`), and the question's own search tends to bring
-        one: on HotpotQA dev (tune) the wider search never brought the other side's page."""
-        if not (self.config.comparisons_both and asks_choice(question) and COMPARES.search(question)):
+        answer must cite both sides (`compares_both`): on HotpotQA dev's 59 comparison choice
+        questions (tune) both gold pages were among the wide passages for 46 without this, 55 with it."""
+        a, b = sides(question)
+        if not (self.config.comparisons_both and a and b and asks_choice(question) and COMPARES.search(question)):
             return []
         started = time.perf_counter()
         picked = []
-        for this, other in zip(sides(question), reversed(sides(question))):
-            if this and other:
-                hits = self.retriever.search_all([question.replace(other, " ")], self.config.wide_passages, groups=groups)
-                picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
+        for other in (b, a):
+            hits = self.retriever.search_all([question.replace(other, " ")], self.config.wide_passages, groups=groups)
+            picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
         timings["sides"] = time.perf_counter() - started
         return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
 

@@ -121,13 +121,22 @@ COMPARES = re.compile(r"\b(?:more|less|fewer|most|least|first|last|earlier|later
                       re.IGNORECASE)
 
 
+def _or_halves(question: str) -> tuple[str, str] | None:
+    """The text each side of a choice question's last "or": the left from its last comma, colon or
+    "--", the right up to its first comma or question mark; None without an "or"."""
+    match = re.search(r"^(.*\S)\s+or\s+(\S.*)$", question.strip(), re.DOTALL)
+    if not match:
+        return None
+    return re.split(r"[,:]|--", match.group(1))[-1], re.split(r"[,?]", match.group(2))[0]
+
+
 def candidates(question: str) -> tuple[set[str], set[str]]:
     """The capitalised words (and numbers) naming each side of a choice question's last "or", each
     side without the words both share ("Grand Forks" and "El Paso" for two International Airports)."""
-    match = re.search(r"^(.*\S)\s+or\s+(\S.*)$", question.strip(), re.DOTALL)
-    if not match:
+    halves = _or_halves(question)
+    if not halves:
         return set(), set()
-    left, right = re.split(r"[,:]|--", match.group(1))[-1], re.split(r"[,?]", match.group(2))[0]
+    left, right = halves
     opening = question.split()[0].lower()
     names = lambda text: {w.strip("\"'“”‘’()!.").lower() for w in text.split()  # noqa: E731
                           if w[:1].isupper() or w[:1].isdigit()} - {opening, ""}
@@ -144,10 +153,10 @@ def sides(question: str) -> tuple[str, str]:
     Distinction", "Royal Blood"): from the first capitalised word (the question's own first word
     aside) for as long as the words are capitalised, numbers or NAME_JOINS, or what a side quotes.
     ("", "") for a question with no such pair."""
-    match = re.search(r"^(.*\S)\s+or\s+(\S.*)$", question.strip(), re.DOTALL)
-    if not match:
+    halves = _or_halves(question)
+    if not halves:
         return "", ""
-    left, right = re.split(r"[,:]|--", match.group(1))[-1], re.split(r"[,?]", match.group(2))[0]
+    left, right = halves
 
     def name(text: str, first: bool) -> str:
         quoted = re.search(r"[\"“]([^\"”]+)[\"”]|(?<!\w)['‘]([^'’]+)['’](?!\w)", text)
@@ -164,7 +173,7 @@ def sides(question: str) -> tuple[str, str]:
             run.pop()
         return " ".join(run).strip("\"'“”‘’")
 
-    opens = not re.search(r"[,:]|--", match.group(1))  # the left side still starts with the question
+    opens = question.strip().startswith(left.strip())  # not cut at a comma: the question's own words lead
     return name(left, opens), name(right, False)
 
 
