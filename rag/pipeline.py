@@ -32,7 +32,8 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import COMPARES, Verifier, asks_choice, asks_yes_no, compares_both, sides, years_backed
+from rag.verification import (COMPARES, Verifier, asks_choice, asks_yes_no, compares_both, figures_agree, sides,
+                               years_backed)
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,16 @@ class Assistant:
             timings["escalation"] = time.perf_counter() - escalated
             if second.answered:
                 attempt, hits = second, wide
+            elif self._compared(question) and not is_refusal(second.raw):
+                # A comparison drafted from one side: ask for both sides' facts (comparisons_both).
+                comparing = time.perf_counter()
+                yield ESCALATING
+                a, b = sides(question)
+                third = yield from self._attempt(question, previous, passages, timings, started, language,
+                                                 revising=second, asking=render("both_sides", a=a, b=b))
+                timings["both_sides"] = time.perf_counter() - comparing
+                if third.answered:
+                    attempt, hits = third, wide
             elif self._asks_yes_no(question):
                 deciding = time.perf_counter()
                 if not is_refusal(second.raw):
@@ -317,12 +328,13 @@ class Assistant:
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
                  started: float, language: str = "en", verdict_for: str | None = None,
-                 revising: Attempt | None = None) -> Gen[str, None, Attempt]:
+                 revising: Attempt | None = None, asking: str | None = None) -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back. With `verdict_for`, a yes/no
         question, `question` asks for the facts that decide it: the judge draws the yes or no from the
         sentences that hold up, and the answer opens with it; without a clear one nothing is answered.
         With `revising`, an earlier attempt on the same passages, the model sees its draft and the
-        sentences of it that its passages do not state, and writes again."""
+        sentences of it that its passages do not state (or, with `asking`, that message), and writes
+        again."""
         if not passages:
             return Attempt(())
         mode = self.config.answer_language
@@ -334,7 +346,7 @@ class Assistant:
         if revising is not None:
             failed = "\n".join(f"- {s.text}" for s in revising.sentences if not s.supported)
             messages += [{"role": "assistant", "content": revising.raw},
-                         {"role": "user", "content": render("revise", sentences=failed)}]
+                         {"role": "user", "content": asking or render("revise", sentences=failed)}]
         generating = time.perf_counter()
         declining = None
         # The model's own estimate that these passages hold no answer (not read again when revising).
@@ -380,7 +392,9 @@ class Assistant:
             if previous and relevance < self.config.answers_min:
                 relevance = max(relevance, verifier.answer_score(question, supported, previous))
         cited = cited_passages(sentences, citations)
-        backed = self._covers(question, passages, cited)
+        backed = self._covers(question, passages, cited) and (
+            not self.config.comparisons_both
+            or figures_agree(question, [strip_markers(s.text) for s in sentences if s.supported]))
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)
@@ -473,15 +487,21 @@ class Assistant:
                     merged.setdefault(hit.chunk_id, hit)
         return list(merged.values())
 
+    def _compared(self, question: str) -> bool:
+        """Whether a question compares two things it names and `config.comparisons_both` asks that
+        the answer rest on both ("Who was born first, A or B?")."""
+        a, b = sides(question)
+        return bool(self.config.comparisons_both and a and b and asks_choice(question) and COMPARES.search(question))
+
     def _each_side(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
         """With `config.comparisons_both`, for a question that compares two things it names ("Who
         was born first, A or B?"), each side's best `SUBJECT_HITS` chunks by cosine, searched by the
         question with the other side's name left out, taken in turn; [] for any other question. The
         answer must cite both sides (`compares_both`): on HotpotQA dev's 59 comparison choice
         questions (tune) both gold pages were among the wide passages for 46 without this, 55 with it."""
-        a, b = sides(question)
-        if not (self.config.comparisons_both and a and b and asks_choice(question) and COMPARES.search(question)):
+        if not self._compared(question):
             return []
+        a, b = sides(question)
         started = time.perf_counter()
         picked = []
         for other in (b, a):

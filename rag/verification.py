@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.citations import figure_values, number_words
 from rag.prompting import history_block, render, worked_examples
 
 Messages = list[dict[str, str]]
@@ -186,6 +187,74 @@ def compares_both(question: str, evidence: Sequence[str]) -> bool:
     words = set(re.findall(r"\w+", " ".join(evidence).lower()))
     a, b = candidates(question)
     return not (a and b) or all(set(re.findall(r"\w+", " ".join(side))) <= words for side in (a, b))
+
+
+# What a comparison's answer follows from, by the word that asks it: the earlier or the later date,
+# the larger or the smaller number. Other comparisons ("best", "closer") are left to the judges.
+EARLIER = re.compile(r"\b(?:first|earlier|earliest|older|oldest)\b", re.IGNORECASE)
+LATER = re.compile(r"\b(?:last|later|latest|younger|youngest|newer|newest)\b", re.IGNORECASE)
+MORE = re.compile(r"\b(?:more|most|larger|largest|bigger|biggest|higher|highest|greater|greatest|longer|longest)\b",
+                  re.IGNORECASE)
+LESS = re.compile(r"\b(?:less|least|fewer|fewest|smaller|smallest|lower|lowest|shorter|shortest)\b", re.IGNORECASE)
+_MONTH = ("January|February|March|April|May|June|July|August|September|October|November|December")
+_DATE = re.compile(rf"(?:(\d{{1,2}})\s+({_MONTH})\s+|({_MONTH})\s+(?:(\d{{1,2}}),?\s+)?)?(1\d{{3}}|20\d{{2}})(?!\d)")
+_MONTHS = {m.lower(): i for i, m in enumerate(_MONTH.split("|"), 1)}
+
+
+def _first_date(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of the first date `text` gives ("July 10, 1971", "10 July 1971", "May
+    1929", "1971"), 0 for a part it leaves out."""
+    m = _DATE.search(text)
+    if not m:
+        return None
+    day, month = m.group(1) or m.group(4) or "0", m.group(2) or m.group(3) or ""
+    return int(m.group(5)), _MONTHS.get(month.lower(), 0), int(day)
+
+
+def _first_number(text: str) -> float | None:
+    """The first figure `text` gives, in digits with its scale word or as a number word."""
+    found = [(m.start(), m.group()) for m in re.finditer(r"\d[\d,]*(?:\.\d+)?(?:\s*(?:thousand|million|billion|trillion))?",
+                                                         text, re.IGNORECASE)]
+    found += [(m.start(), m.group()) for m in re.finditer(r"\b[a-z]+(?:-[a-z]+)?\b", text.lower()) if number_words(m.group())]
+    if not found:
+        return None
+    first = min(found)[1]
+    values = figure_values(first) if first[:1].isdigit() else {int(v) for v in number_words(first)}
+    return float(max(values)) if values else None
+
+
+def figures_agree(question: str, facts: Sequence[str]) -> bool:
+    """Whether an answer to a comparison ("Who was born first, A or B?") picks the side its own
+    checked facts make the earlier, later, larger or smaller one. Its pick is the side it names
+    first; each side's figure is the first date (or number) in a fact naming that side alone, or in
+    its part of a fact naming both ("A was born in 1971, while B ..."). True when the question is
+    not such a comparison or a side has no figure: then there is nothing to compute."""
+    a, b = sides(question)
+    want = next((kind for kind, rule in (("min", EARLIER), ("max", LATER), ("max+", MORE), ("min+", LESS))
+                 if rule.search(question)), None)
+    if not (a and b and asks_choice(question) and want):
+        return True
+    words = [set(re.findall(r"\w+", side.lower())) for side in (a, b)]
+    words = [(w - words[1 - i] - NAME_JOINS) or w for i, w in enumerate(words)]
+    mention = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words[0] | words[1], key=len, reverse=True)) + r")\b",
+                         re.IGNORECASE)
+    parts: list[tuple[int, str]] = []  # (side, the text that speaks of it)
+    for fact in facts:
+        found = [(m.start(), 0 if m.group(1).lower() in words[0] else 1) for m in mention.finditer(fact)]
+        turns = [(pos, side) for i, (pos, side) in enumerate(found) if i == 0 or found[i - 1][1] != side]
+        for i, (pos, side) in enumerate(turns):
+            parts.append((side, fact[0 if i == 0 else pos: turns[i + 1][0] if i + 1 < len(turns) else len(fact)]))
+    if not parts:
+        return True
+    value = _first_date if want in ("min", "max") else _first_number
+    figures = [next((v for side, text in parts if side == s and (v := value(text)) is not None), None) for s in (0, 1)]
+    if None in figures or figures[0] == figures[1]:
+        return True
+    if want in ("min", "max") and figures[0][0] == figures[1][0] and not (figures[0][1] and figures[1][1]):
+        return True  # the same year, and a month missing: no order
+    smaller = 0 if figures[0] < figures[1] else 1
+    winner = smaller if want.startswith("min") else 1 - smaller
+    return parts[0][0] == winner
 
 
 def accept_all(messages: Messages) -> float:

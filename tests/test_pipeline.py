@@ -671,6 +671,24 @@ def test_a_comparison_searches_each_side_by_name(make_assistant, monkeypatch):
     assert searched == [], "not a comparison, or the option off: no search"
 
 
+BOTH = "The plant in Nevada produced 40 megawatts in 2024 [1]. Coffee prices rose 18% last quarter after poor harvests in Brazil [2]."
+
+
+def test_a_comparison_drafted_from_one_side_is_asked_for_both_and_must_agree_with_its_figures(make_assistant):
+    question = "Which is larger, Nevada or Brazil?"
+    agreeing = make_assistant(NEVADA, NEVADA, BOTH, comparisons_both=True, single_chunks=0)
+    answer = agreeing.ask(question)
+    assert not answer.refused and "Brazil" in answer.text and "Nevada" in answer.text
+    asked = agreeing.generator.prompts[-1][-1]["content"]
+    assert "Nevada" in asked and "Brazil" in asked, "the follow-up names both sides"
+    # The same two facts, Brazil named first: its 18 is not larger than Nevada's 40.
+    flipped = "Coffee prices rose 18% last quarter after poor harvests in Brazil [2]. " + NEVADA
+    assert make_assistant(NEVADA, NEVADA, flipped, comparisons_both=True, single_chunks=0).ask(question).refused
+    # Without the option, the one-sided draft is answered and nothing more is asked.
+    off = make_assistant(NEVADA, comparisons_both=False, single_chunks=0)
+    assert off.ask(question).text == NEVADA and len(off.generator.prompts) == 1
+
+
 def test_a_sentence_is_not_set_aside_when_the_comparison_would_lose_its_other_side(make_assistant):
     # Read alone the Brazil sentence does not respond (0.1), but without it the citations name only
     # one side of the comparison: with comparisons_both it stays, as a year's passage would.

@@ -1,6 +1,7 @@
 import pytest
 
-from rag.verification import Verifier, accept_all, asks_choice, asks_yes_no, candidates, compares_both, sides
+from rag.verification import (Verifier, accept_all, asks_choice, asks_yes_no, candidates, compares_both, figures_agree,
+                              sides)
 
 
 class Recorder:
@@ -153,3 +154,25 @@ def test_a_comparison_needs_every_word_of_each_name():
     question = "Which took place first, the Harbour Fire or the Mill Strike?"
     assert not compares_both(question, ["The Mill Strike began in 1921, a year of many a fire."])
     assert compares_both(question, ["The Mill Strike began in 1921.", "The Harbour Fire of 1890 destroyed the docks."])
+
+
+@pytest.mark.parametrize("question, facts, agree", [
+    # dates: the earlier one for "first", the later one for "younger"
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born on March 3, 1950, while Tom Berg was born in 1961."], True),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961.", "Ana Ruiz was born in 1950."], False),
+    ("Who is younger, Ana Ruiz or Tom Berg?", ["Tom Berg was born in 1961.", "Ana Ruiz was born in 1950."], True),
+    ("Which mill opened earlier--the Harrow Mill or the Quenby Works?",
+     ["The Quenby Works opened on 2 May 1874.", "The Harrow Mill opened on 9 June 1874."], True),
+    # numbers, in digits with a scale word or as words
+    ("Which band has more members, Friends of Dorothy or Pale Ink?",
+     ["Friends of Dorothy has more members, with five.", "Pale Ink has 3 members."], True),
+    ("Which city is larger, Alton or Brill?", ["Brill has 2.1 million people.", "Alton has 900,000 people."], True),
+    ("Which city is larger, Alton or Brill?", ["Alton is larger, with 900,000 people.", "Brill has 2.1 million people."], False),
+    # nothing to compute: one side without a figure, a tie, a comparison no figure decides, no comparison
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961."], True),
+    ("Which band has more members, Friends of Dorothy or Pale Ink?", ["Pale Ink has 4 members.", "Friends of Dorothy has 4."], True),
+    ("Who had the best ranking, Ana Ruiz or Tom Berg?", ["Tom Berg reached No. 51.", "Ana Ruiz reached No. 7."], True),
+    ("When was Ana Ruiz born?", ["Ana Ruiz was born in 1990."], True),
+])
+def test_figures_agree(question, facts, agree):
+    assert figures_agree(question, facts) is agree
