@@ -164,11 +164,12 @@ class Config:
     # An answer to a question that chooses between two named things by comparing them ("Which band
     # has more members, A or B?", rag.verification.compares_both) counts only if its cited passages
     # name both: a passage about one cannot state that it is the larger, older or first. With it the
-    # wide search also looks each side up by name (Assistant._each_side). Off: on HotpotQA dev (tune,
-    # 2026-12-06) it turned 10 wrong answers shown as checked into refusals and 4 right ones too,
-    # 2 of them in the gate's sample, which would sit at its floor (12/30 -> 10/30): the model,
-    # shown both sides' pages, still wrote the comparison from one (README "Comparisons stated from
-    # one side").
+    # wide search also looks each side up by name (Assistant._each_side), a draft from one side is
+    # asked once more for both sides' facts, and a pick its own checked dates or figures contradict
+    # is refused (rag.verification.figures_agree). Off until a full CI run: on HotpotQA dev's 27
+    # comparison choice questions (tune, 2026-12-06) it kept the right answers (7) and showed 9
+    # fewer wrong ones as checked (12 -> 3); the gate's HotpotQA would go 12/30 -> 11/30 (README
+    # "Comparisons stated from one side").
     comparisons_both: bool = False
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
