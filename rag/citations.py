@@ -268,19 +268,19 @@ def number_words(text: str) -> set[str]:
 # "3.6 trillion" and "3.6万亿", or "497.2 billion" and "4972亿", are one value.
 _SCALES = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12,
            "千": 3, "万": 4, "百万": 6, "千万": 7, "亿": 8, "十亿": 9, "万亿": 12}
-_FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?", re.I)
+FIGURE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")?", re.I)
 
 
 def figure_values(text: str) -> set[Decimal]:
     """The values of the figures `text` states in digits, each times its scale word."""
     values = set()
-    for digits, scale in _FIGURE.findall(text):
+    for digits, scale in FIGURE.findall(text):
         value = Decimal(digits.replace(",", "")).scaleb(_SCALES.get(scale.lower(), 0) if scale else 0)
         values.add(value.normalize())
     return values
 
 
-_MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october "
+MONTHS = {m: i for i, m in enumerate("january february march april may june july august september october "
                                       "november december".split(), 1)}
 
 
@@ -288,7 +288,7 @@ def _values(text: str) -> set[Decimal]:
     """Every value `text` states: figures with their scale words, bare numbers, number words,
     Chinese numerals and month names ("February 2026" states 2 as "2026年2月" does)."""
     values = figure_values(text) | {Decimal(n) for n in stated_numbers(text)}
-    values |= {Decimal(_MONTHS[w.lower()]) for w in re.findall(r"\b[A-Z][a-z]+", text) if w.lower() in _MONTHS}
+    values |= {Decimal(MONTHS[w.lower()]) for w in re.findall(r"\b[A-Z][a-z]+", text) if w.lower() in MONTHS}
     return {v.normalize() for v in values}
 
 

@@ -32,7 +32,7 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import (COMPARES, Verifier, asks_choice, asks_yes_no, compares_both, figures_agree, sides,
+from rag.verification import (Verifier, asks_yes_no, compares_both, figures_agree, is_comparison, sides,
                                years_backed)
 
 log = logging.getLogger(__name__)
@@ -490,8 +490,7 @@ class Assistant:
     def _compared(self, question: str) -> bool:
         """Whether a question compares two things it names and `config.comparisons_both` asks that
         the answer rest on both ("Who was born first, A or B?")."""
-        a, b = sides(question)
-        return bool(self.config.comparisons_both and a and b and asks_choice(question) and COMPARES.search(question))
+        return self.config.comparisons_both and is_comparison(question) and all(sides(question))
 
     def _each_side(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
         """With `config.comparisons_both`, for a question that compares two things it names ("Who
@@ -503,11 +502,14 @@ class Assistant:
             return []
         a, b = sides(question)
         started = time.perf_counter()
-        picked = []
-        for other in (b, a):
-            hits = self.retriever.search_all([question.replace(other, " ")], self.config.wide_passages, groups=groups)
-            picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
+        hits = self._closest_each([question.replace(b, " "), question.replace(a, " ")], groups)
         timings["sides"] = time.perf_counter() - started
+        return hits
+
+    def _closest_each(self, queries: Sequence[str], groups: Groups) -> list[Hit]:
+        """Each query's best `SUBJECT_HITS` chunks by cosine among its fused top ones, taken in turn."""
+        picked = [sorted(self.retriever.search_all([q], self.config.wide_passages, groups=groups),
+                         key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS] for q in queries]
         return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
 
     def _per_subject(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
@@ -519,13 +521,9 @@ class Assistant:
         if not self.config.subquestions:
             return []
         started = time.perf_counter()
-        subs = self._subquestions(question)
-        picked = []
-        for sub in subs:
-            hits = self.retriever.search_all([sub], self.config.wide_passages, groups=groups)
-            picked.append(sorted(hits, key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS])
+        hits = self._closest_each(self._subquestions(question), groups)
         timings["subquestions"] = time.perf_counter() - started
-        return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
+        return hits
 
     def _subquestions(self, question: str) -> list[str]:
         """One question per subject the question asks about, as the model writes them after worked

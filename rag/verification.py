@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.citations import figure_values, number_words
+from rag.citations import FIGURE, MONTHS, figure_values, number_words
 from rag.prompting import history_block, render, worked_examples
 
 Messages = list[dict[str, str]]
@@ -122,6 +122,11 @@ COMPARES = re.compile(r"\b(?:more|less|fewer|most|least|first|last|earlier|later
                       re.IGNORECASE)
 
 
+def is_comparison(question: str) -> bool:
+    """Whether a question chooses between two things it names by comparing them (`COMPARES`)."""
+    return asks_choice(question) and bool(COMPARES.search(question))
+
+
 def _or_halves(question: str) -> tuple[str, str] | None:
     """The text each side of a choice question's last "or": the left from its last comma, colon or
     "--", the right up to its first comma or question mark; None without an "or"."""
@@ -182,7 +187,7 @@ def compares_both(question: str, evidence: Sequence[str]) -> bool:
     """A comparison between two named things is stated only by evidence that names both (every word
     of each side's name): a passage about one of them cannot say it is older, larger or first.
     "War" alone does not name "The Korean War"."""
-    if not (asks_choice(question) and COMPARES.search(question)):
+    if not is_comparison(question):
         return True
     words = set(re.findall(r"\w+", " ".join(evidence).lower()))
     a, b = candidates(question)
@@ -196,9 +201,8 @@ LATER = re.compile(r"\b(?:last|later|latest|younger|youngest|newer|newest)\b", r
 MORE = re.compile(r"\b(?:more|most|larger|largest|bigger|biggest|higher|highest|greater|greatest|longer|longest)\b",
                   re.IGNORECASE)
 LESS = re.compile(r"\b(?:less|least|fewer|fewest|smaller|smallest|lower|lowest|shorter|shortest)\b", re.IGNORECASE)
-_MONTH = ("January|February|March|April|May|June|July|August|September|October|November|December")
+_MONTH = "|".join(m.capitalize() for m in MONTHS)
 _DATE = re.compile(rf"(?:(\d{{1,2}})\s+({_MONTH})\s+|({_MONTH})\s+(?:(\d{{1,2}}),?\s+)?)?(1\d{{3}}|20\d{{2}})(?!\d)")
-_MONTHS = {m.lower(): i for i, m in enumerate(_MONTH.split("|"), 1)}
 
 
 def _first_date(text: str) -> tuple[int, int, int] | None:
@@ -208,19 +212,21 @@ def _first_date(text: str) -> tuple[int, int, int] | None:
     if not m:
         return None
     day, month = m.group(1) or m.group(4) or "0", m.group(2) or m.group(3) or ""
-    return int(m.group(5)), _MONTHS.get(month.lower(), 0), int(day)
+    return int(m.group(5)), MONTHS.get(month.lower(), 0), int(day)
 
 
 def _first_number(text: str) -> float | None:
-    """The first figure `text` gives, in digits with its scale word or as a number word."""
-    found = [(m.start(), m.group()) for m in re.finditer(r"\d[\d,]*(?:\.\d+)?(?:\s*(?:thousand|million|billion|trillion))?",
-                                                         text, re.IGNORECASE)]
-    found += [(m.start(), m.group()) for m in re.finditer(r"\b[a-z]+(?:-[a-z]+)?\b", text.lower()) if number_words(m.group())]
-    if not found:
-        return None
-    first = min(found)[1]
-    values = figure_values(first) if first[:1].isdigit() else {int(v) for v in number_words(first)}
+    """The first figure `text` gives, in digits with its scale word (citations.FIGURE) or as a number word."""
+    found = [(m.start(), figure_values(m.group())) for m in FIGURE.finditer(text)]
+    found += [(m.start(), {int(v) for v in number_words(m.group())})
+              for m in re.finditer(r"\b[a-z]+(?:-[a-z]+)?\b", text.lower()) if number_words(m.group())]
+    values = min(found, key=lambda f: f[0])[1] if found else set()
     return float(max(values)) if values else None
+
+
+# Each comparison word's figure and whether the smaller one wins.
+_ORDERS = ((EARLIER, _first_date, True), (LATER, _first_date, False), (MORE, _first_number, False),
+           (LESS, _first_number, True))
 
 
 def figures_agree(question: str, facts: Sequence[str]) -> bool:
@@ -230,10 +236,10 @@ def figures_agree(question: str, facts: Sequence[str]) -> bool:
     its part of a fact naming both ("A was born in 1971, while B ..."). True when the question is
     not such a comparison or a side has no figure: then there is nothing to compute."""
     a, b = sides(question)
-    want = next((kind for kind, rule in (("min", EARLIER), ("max", LATER), ("max+", MORE), ("min+", LESS))
-                 if rule.search(question)), None)
-    if not (a and b and asks_choice(question) and want):
+    order = next(((value, smaller_wins) for rule, value, smaller_wins in _ORDERS if rule.search(question)), None)
+    if not (a and b and asks_choice(question) and order):
         return True
+    value, smaller_wins = order
     words = [set(re.findall(r"\w+", side.lower())) for side in (a, b)]
     words = [(w - words[1 - i] - NAME_JOINS) or w for i, w in enumerate(words)]
     mention = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words[0] | words[1], key=len, reverse=True)) + r")\b",
@@ -246,14 +252,13 @@ def figures_agree(question: str, facts: Sequence[str]) -> bool:
             parts.append((side, fact[0 if i == 0 else pos: turns[i + 1][0] if i + 1 < len(turns) else len(fact)]))
     if not parts:
         return True
-    value = _first_date if want in ("min", "max") else _first_number
     figures = [next((v for side, text in parts if side == s and (v := value(text)) is not None), None) for s in (0, 1)]
     if None in figures or figures[0] == figures[1]:
         return True
-    if want in ("min", "max") and figures[0][0] == figures[1][0] and not (figures[0][1] and figures[1][1]):
+    if value is _first_date and figures[0][0] == figures[1][0] and not (figures[0][1] and figures[1][1]):
         return True  # the same year, and a month missing: no order
     smaller = 0 if figures[0] < figures[1] else 1
-    winner = smaller if want.startswith("min") else 1 - smaller
+    winner = smaller if smaller_wins else 1 - smaller
     return parts[0][0] == winner
 
 
