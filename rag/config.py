@@ -161,6 +161,13 @@ class Config:
     parts_when_spread: bool = False
     verdict_yes_min: float | None = None
     verdict_no_max: float | None = 0.5
+    # A yes/no question whether two things both have a property (rag.verification.asks_both) is
+    # decided per thing (Assistant._verdict): the model writes the question about each, the judge
+    # reads each against the checked facts that name that thing; "No." when one is at most
+    # verdict_no_max, "Yes." when both are at least each_side_yes_min (None: never). Measurement to
+    # follow.
+    verdict_each_side: bool = False
+    each_side_yes_min: float | None = None
     # An answer to a question that chooses between two named things by comparing them ("Which band
     # has more members, A or B?", rag.verification.compares_both) counts only if its cited passages
     # name both: a passage about one cannot state that it is the larger, older or first. With it the

@@ -32,7 +32,7 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import (Verifier, asks_yes_no, compares_both, figures_agree, is_comparison, sides,
+from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, figures_agree, is_comparison, sides,
                                years_backed)
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,11 @@ def check_question(question: str) -> str:
 
 # A capitalised word after a question's first one: a name ("Phlebodium", "Adolfo Bioy Casares").
 NAME = re.compile(r"(?<=\s)[A-Z][\w.'’-]*")
+
+
+def lower_words(text: str) -> set[str]:
+    """The words of `text`, lowercased."""
+    return set(re.findall(r"\w+", text.lower()))
 
 
 def keeps_a_name(question: str, opened: str) -> bool:
@@ -399,9 +404,7 @@ class Assistant:
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)
         if answered and verdict_for is not None:  # only _asks_yes_no's try, which needs the verifier
-            facts = " ".join(strip_markers(s.text) for s in sentences if s.supported)
-            p_yes = verifier.verdict(verdict_for, facts)
-            word = self._verdict_word(p_yes)
+            word, p_yes = self._verdict(verdict_for, [strip_markers(s.text) for s in sentences if s.supported])
             answered = word is not None
             sentences = [Sentence(word, (), True, judged=p_yes), *sentences] if word else sentences
         kept = {q for s in sentences if s.supported for q in s.quotes}
@@ -429,6 +432,39 @@ class Assistant:
             if attempt.declining is None or attempt.declining < self.config.decline_from:
                 return attempt
         return Attempt(())
+
+    def _verdict(self, question: str, facts: Sequence[str]) -> tuple[str | None, float]:
+        """"Yes.", "No." or None for a yes/no question from its checked `facts`, with the P(yes) it
+        rests on. A question whether two things both have a property (with `config.verdict_each_side`)
+        is put to the judge once per thing, each with the facts that name it: "Yes." when each is
+        clearly yes, "No." when one is clearly no. Any other is judged whole."""
+        each = self._each_side_questions(question) if self.config.verdict_each_side and asks_both(question) else []
+        if not each:
+            p_yes = self.verifier.verdict(question, " ".join(facts))
+            return self._verdict_word(p_yes), p_yes
+        scores = []  # None for a thing no checked fact names
+        for asked, names in each:
+            about = [f for f in facts if names <= lower_words(f)]
+            scores.append(self.verifier.verdict(asked, " ".join(about)) if about else None)
+        known = [p for p in scores if p is not None]
+        no, yes = self.config.verdict_no_max, self.config.each_side_yes_min
+        if no is not None and known and min(known) <= no:
+            return "No.", min(known)
+        if yes is not None and len(known) == len(scores) and min(known) >= yes:
+            return "Yes.", min(known)
+        return None, min(known, default=0.5)
+
+    def _each_side_questions(self, question: str) -> list[tuple[str, set[str]]]:
+        """The yes/no question about each of the two things `question` asks about together, as the
+        model writes them (prompts/each_side_examples.txt), each with the name words only it has
+        ("Is Jimo District located in China?": {"jimo", "district"}). Empty unless the reply is two
+        yes/no questions, each with a name of its own."""
+        asked = self._lines("each_side", question, REWRITE_TOKENS)
+        if len(asked) != 2 or not all(q.endswith("?") and asks_yes_no(q) for q in asked):
+            return []
+        names = [lower_words(" ".join(NAME.findall(q))) for q in asked]
+        own = [names[0] - names[1], names[1] - names[0]]
+        return list(zip(asked, own)) if all(own) else []
 
     def _verdict_word(self, p_yes: float) -> str | None:
         """"Yes." or "No." for the verdict judge's P(yes), or None when it is not clear enough."""

@@ -106,6 +106,15 @@ def asks_yes_no(question: str) -> bool:
     return bool(YES_NO.match(question))
 
 
+# A yes/no question about two things at once ("Are Phlebodium and Pieris both species of ferns?").
+BOTH = re.compile(r"\bboth\b", re.IGNORECASE)
+
+
+def asks_both(question: str) -> bool:
+    """Whether an English yes/no question asks whether two things both have a property."""
+    return asks_yes_no(question) and bool(BOTH.search(question))
+
+
 # An English wh-question that names its two candidates ("Which came out first, A or B?").
 CHOICE = re.compile(r"^\W*(?:who|which|what|whose)\b.*\S\s+or\s+\S", re.IGNORECASE | re.DOTALL)
 

@@ -499,6 +499,49 @@ def test_a_rewrite_that_does_not_open_the_question_is_not_asked(make_assistant, 
     assert len(assistant.generator.prompts) == 3
 
 
+BOTH_ASKED = "Were both the Aurora and the Borealis built in Norway?"
+EACH_ASKED = "Was the Aurora built in Norway?\nWas the Borealis built in Norway?"
+BOTH_FACTS = ["The Aurora was built in Bergen, Norway.", "The Borealis was built in Gdansk."]
+
+
+@pytest.mark.parametrize("verdicts, word", [
+    ((0.9, 0.9), "Yes."),
+    ((0.9, 0.1), "No."),  # one of the two is not: not both
+    ((0.9, 0.6), None),  # one unclear
+])
+def test_a_question_about_both_is_decided_for_each_from_the_facts_that_name_it(make_assistant, verdicts, word):
+    assistant = make_assistant(EACH_ASKED, judge=True, verdicts=verdicts, verdict_each_side=True, each_side_yes_min=0.8)
+    assert assistant._verdict(BOTH_ASKED, BOTH_FACTS)[0] == word
+    rewrite = assistant.generator.prompts[0]
+    assert rewrite[0]["content"] == render("each_side_system") and rewrite[-1]["content"] == BOTH_ASKED
+    aurora, borealis = assistant.generator.judged
+    assert "Facts: The Aurora was built in Bergen, Norway.\n" in aurora[1]["content"]
+    assert "Question: Was the Aurora built in Norway?" in aurora[1]["content"]
+    assert "Facts: The Borealis was built in Gdansk.\n" in borealis[1]["content"]
+
+
+def test_a_thing_no_checked_fact_names_can_only_make_the_verdict_no(make_assistant):
+    facts = BOTH_FACTS[:1]  # nothing checked about the Borealis
+    unclear = make_assistant(EACH_ASKED, judge=True, verdicts=(0.95,), verdict_each_side=True, each_side_yes_min=0.8)
+    assert unclear._verdict(BOTH_ASKED, facts)[0] is None and len(unclear.generator.judged) == 1
+    no = make_assistant(EACH_ASKED, judge=True, verdicts=(0.1,), verdict_each_side=True, each_side_yes_min=0.8)
+    assert no._verdict(BOTH_ASKED, facts) == ("No.", 0.1)
+
+
+@pytest.mark.parametrize("reply", [
+    "Was the Aurora built in Norway?",  # one question
+    "Was the Aurora built in Norway?\nWhere was the Borealis built?",  # not yes/no
+    "Were they built in Norway?\nWas it built in Norway?",  # no name of its own
+])
+def test_a_question_about_both_is_judged_whole_when_the_split_fails(make_assistant, reply):
+    assistant = make_assistant(reply, judge=True, verdicts=(0.1,), verdict_each_side=True, each_side_yes_min=0.8)
+    assert assistant._verdict(BOTH_ASKED, BOTH_FACTS) == ("No.", 0.1)
+    (whole,) = assistant.generator.judged
+    assert f"Question: {BOTH_ASKED}" in whole[1]["content"]
+    off = make_assistant(judge=True, verdicts=(0.1,), verdict_each_side=False)
+    assert off._verdict(BOTH_ASKED, BOTH_FACTS) == ("No.", 0.1) and not off.generator.prompts
+
+
 def test_only_a_yes_no_question_gets_the_verdict_try_and_only_if_its_facts_hold_up(make_assistant):
     other = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05),
                            single_chunks=0)

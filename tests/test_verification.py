@@ -1,6 +1,6 @@
 import pytest
 
-from rag.verification import (Verifier, accept_all, asks_choice, asks_yes_no, candidates, compares_both, figures_agree,
+from rag.verification import (Verifier, accept_all, asks_both, asks_choice, asks_yes_no, candidates, compares_both, figures_agree,
                               sides)
 
 
@@ -103,6 +103,17 @@ def test_answer_score_shows_the_previous_question_apart_from_the_new_one():
 ])
 def test_a_question_asks_for_yes_or_no_when_it_opens_with_an_auxiliary_verb(question, yes_no):
     assert asks_yes_no(question) is yes_no
+
+
+@pytest.mark.parametrize("question, both", [
+    ("Are both the museum and the library open on Sundays?", True),
+    ("Were the Aurora and the Borealis both built in Norway?", True),
+    ("Are the museum and the library in the same street?", False),  # one fact about the two together
+    ("Which is older, the museum or the library? Both are old.", False),  # not a yes/no question
+    ("Is Bothwell Castle open?", False),  # "both" must be a word of its own
+])
+def test_a_question_asks_about_both_when_it_asks_yes_or_no_of_both(question, both):
+    assert asks_both(question) is both
 
 
 @pytest.mark.parametrize("question, sides", [
