@@ -164,20 +164,25 @@ class Config:
     # A yes/no question whether two things both have a property (rag.verification.asks_both) is
     # decided per thing (Assistant._verdict): the model writes the question about each, the judge
     # reads each against the checked facts that name that thing; "No." when one is at most
-    # verdict_no_max, "Yes." when both are at least each_side_yes_min (None: never). Measurement to
-    # follow.
-    verdict_each_side: bool = False
+    # verdict_no_max, "Yes." when both are at least each_side_yes_min (None: never). Judged whole,
+    # one thing's "yes" fact carried the pair ("Are Freakonomics and In the Realm of the Hackers both
+    # American documentaries?": 0.82 whole, 0.98 and 0.11 per thing). HotpotQA dev's 42 yes/no
+    # questions outside the gate's sample (tune, 2026-12-06): 6 -> 10 right "No." answers, none
+    # wrong; the gate's 8: +1 right (Gibson and Zurracapote), +1 wrong ("No." for two academics asked
+    # whether both are teachers). "Yes." from 0.95 would add 2 right and 1 wrong on the 42, from 0.9
+    # 2 and 2, so it is off. README "Yes/no questions".
+    verdict_each_side: bool = True
     each_side_yes_min: float | None = None
     # An answer to a question that chooses between two named things by comparing them ("Which band
     # has more members, A or B?", rag.verification.compares_both) counts only if its cited passages
     # name both: a passage about one cannot state that it is the larger, older or first. With it the
     # wide search also looks each side up by name (Assistant._each_side), a draft from one side is
     # asked once more for both sides' facts, and a pick its own checked dates or figures contradict
-    # is refused (rag.verification.figures_agree). Off until a full CI run: on HotpotQA dev's 27
-    # comparison choice questions (tune, 2026-12-06) it kept the right answers (7) and showed 9
-    # fewer wrong ones as checked (12 -> 3); the gate's HotpotQA would go 12/30 -> 11/30 (README
-    # "Comparisons stated from one side").
-    comparisons_both: bool = False
+    # is refused (rag.verification.figures_agree). On HotpotQA dev's 27 comparison choice questions
+    # (tune, 2026-12-06) it kept the right answers (7) and showed 9 fewer wrong ones as checked
+    # (12 -> 3); on the gate's sample alone 3 -> 2 right, 1 wrong as before (README "Comparisons
+    # stated from one side").
+    comparisons_both: bool = True
     # Refuse without generating when no retrieved chunk has at least this cosine with the question.
     min_dense_score: float = 0.25
 

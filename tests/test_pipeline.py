@@ -740,5 +740,5 @@ def test_a_sentence_is_not_set_aside_when_the_comparison_would_lose_its_other_si
     both = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), comparisons_both=True, single_chunks=0)
     answer = both.ask(question)
     assert not answer.refused and [s.set_aside for s in answer.sentences] == [False, False]
-    alone = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), single_chunks=0)
+    alone = make_assistant(reply, judge=True, verdicts=(0.8, 0.9, 0.1), comparisons_both=False, single_chunks=0)
     assert [s.set_aside for s in alone.ask(question).sentences] == [False, True]
