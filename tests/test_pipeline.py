@@ -542,6 +542,22 @@ def test_a_question_about_both_is_judged_whole_when_the_split_fails(make_assista
     assert off._verdict(BOTH_ASKED, BOTH_FACTS) == ("No.", 0.1) and not off.generator.prompts
 
 
+def test_a_question_about_both_gets_no_when_the_facts_about_one_thing_say_no(make_assistant):
+    # Both attempts write a supported sentence the answers judge turns down (0.2); the open question's
+    # two facts pass it (0.9); the verdict judge then reads each thing's question with its own fact.
+    nevada_brazil = NEVADA + " Coffee prices rose 18% last quarter after poor harvests in Brazil [2]."
+    each = "Did the Nevada plant set a record?\nDid the Brazil harvests set a record?"
+    assistant = make_assistant(NEVADA, NEVADA, "What did the Nevada plant and the Brazil harvests do?", nevada_brazil,
+                               each, judge=True, verdicts=(0.2, 0.2, 0.9, 0.9, 0.1), set_aside_below=None)
+    answer = assistant.ask("Did both the Nevada plant and the Brazil harvests set a record?")
+    assert not answer.refused and answer.sentences[0].text == "No." and answer.sentences[0].judged == 0.1
+    assert answer.text.startswith("No. The plant in Nevada produced 40 megawatts") and "in Brazil [" in answer.text
+    nevada, brazil = [m[1]["content"] for m in assistant.generator.judged if m[0]["content"] == render("verdict_system")]
+    assert nevada.startswith("Facts: The plant in Nevada produced 40 megawatts in 2024.\n")
+    assert brazil.startswith("Facts: Coffee prices rose 18% last quarter after poor harvests in Brazil.\n")
+    assert "Question: Did the Brazil harvests set a record?" in brazil
+
+
 def test_only_a_yes_no_question_gets_the_verdict_try_and_only_if_its_facts_hold_up(make_assistant):
     other = make_assistant(WEIGHT, WEIGHT, OPENED, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9, 0.05),
                            single_chunks=0)
