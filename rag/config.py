@@ -170,7 +170,12 @@ class Config:
     # questions outside the gate's sample (tune, 2026-12-06): 6 -> 10 right "No." answers, none
     # wrong; the gate's 8: +1 right (Gibson and Zurracapote), +1 wrong ("No." for two academics asked
     # whether both are teachers). "Yes." from 0.95 would add 2 right and 1 wrong on the 42, from 0.9
-    # 2 and 2, so it is off. README "Yes/no questions".
+    # 2 and 2, so it is off. The wrong one rested on a fact checked against a passage about another
+    # genus "in the cypress family"; a "Yes." now also needs each thing's name as written in a
+    # passage its facts cite, which on a rerun of the five "both" questions that could reach 0.95
+    # (2026-12-07) kept the two right ones and blocked it (and a right-by-luck one whose Jimo
+    # District fact cited a page about a town in Jimo). To be measured in full before it is on.
+    # README "Yes/no questions".
     verdict_each_side: bool = True
     each_side_yes_min: float | None = None
     # An answer to a question that chooses between two named things by comparing them ("Which band

@@ -404,7 +404,9 @@ class Assistant:
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)
         if answered and verdict_for is not None:  # only _asks_yes_no's try, which needs the verifier
-            word, p_yes = self._verdict(verdict_for, [strip_markers(s.text) for s in sentences if s.supported])
+            by_n = {p.n: evidence_text(p) for p in passages}
+            facts = [(strip_markers(s.text), " ".join(by_n.get(n, "") for n in s.cites)) for s in sentences if s.supported]
+            word, p_yes = self._verdict(verdict_for, facts)
             answered = word is not None
             sentences = [Sentence(word, (), True, judged=p_yes), *sentences] if word else sentences
         kept = {q for s in sentences if s.supported for q in s.quotes}
@@ -433,38 +435,47 @@ class Assistant:
                 return attempt
         return Attempt(())
 
-    def _verdict(self, question: str, facts: Sequence[str]) -> tuple[str | None, float]:
-        """"Yes.", "No." or None for a yes/no question from its checked `facts`, with the P(yes) it
-        rests on. A question whether two things both have a property (with `config.verdict_each_side`)
-        is put to the judge once per thing, each with the facts that name it: "Yes." when each is
-        clearly yes, "No." when one is clearly no. Any other is judged whole."""
+    def _verdict(self, question: str, facts: Sequence[tuple[str, str]]) -> tuple[str | None, float]:
+        """"Yes.", "No." or None for a yes/no question from its checked facts (each with the text of
+        the passages it cites), with the P(yes) it rests on. A question whether two things both have
+        a property (with `config.verdict_each_side`) is put to the judge once per thing, each with the
+        facts that name it: "No." when one is clearly no; "Yes." when each is clearly yes and each
+        thing's name, as its question writes it, stands in a passage one of its facts cites. The
+        support judge passed "Cypress is a genus ... native to New Zealand and New Caledonia" on a
+        passage about another genus "in the cypress family" (HotpotQA dev, tune). Any other
+        question is judged whole."""
         each = self._each_side_questions(question) if self.config.verdict_each_side and asks_both(question) else []
         if not each:
-            p_yes = self.verifier.verdict(question, " ".join(facts))
+            p_yes = self.verifier.verdict(question, " ".join(text for text, _ in facts))
             return self._verdict_word(p_yes), p_yes
         scores = []  # None for a thing no checked fact names
-        for asked, names in each:
-            about = [f for f in facts if names <= lower_words(f)]
-            scores.append(self.verifier.verdict(asked, " ".join(about)) if about else None)
+        named = []  # whether a passage its facts cite writes the thing's name as its question does
+        for asked, names, written in each:
+            about = [(text, cited) for text, cited in facts if names <= lower_words(text)]
+            scores.append(self.verifier.verdict(asked, " ".join(text for text, _ in about)) if about else None)
+            named.append(any(all(re.search(rf"\b{re.escape(w)}\b", cited) for w in written) for _, cited in about))
         known = [p for p in scores if p is not None]
         no, yes = self.config.verdict_no_max, self.config.each_side_yes_min
         if no is not None and known and min(known) <= no:
             return "No.", min(known)
-        if yes is not None and len(known) == len(scores) and min(known) >= yes:
+        if yes is not None and len(known) == len(scores) and min(known) >= yes and all(named):
             return "Yes.", min(known)
         return None, min(known, default=0.5)
 
-    def _each_side_questions(self, question: str) -> list[tuple[str, set[str]]]:
+    def _each_side_questions(self, question: str) -> list[tuple[str, set[str], list[str]]]:
         """The yes/no question about each of the two things `question` asks about together, as the
-        model writes them (prompts/each_side_examples.txt), each with the name words only it has
-        ("Is Jimo District located in China?": {"jimo", "district"}). Empty unless the reply is two
-        yes/no questions, each with a name of its own."""
+        model writes them (prompts/each_side_examples.txt), each with the name words only it has,
+        lowercased and as written ("Is Jimo District located in China?": {"jimo", "district"},
+        ["Jimo", "District"]). Empty unless the reply is two yes/no questions, each with a name of
+        its own."""
         asked = self._lines("each_side", question, REWRITE_TOKENS)
         if len(asked) != 2 or not all(q.endswith("?") and asks_yes_no(q) for q in asked):
             return []
         names = [lower_words(" ".join(NAME.findall(q))) for q in asked]
         own = [names[0] - names[1], names[1] - names[0]]
-        return list(zip(asked, own)) if all(own) else []
+        written = [[w for w in re.findall(r"\w+", " ".join(NAME.findall(q))) if w.lower() in mine]
+                   for q, mine in zip(asked, own)]
+        return list(zip(asked, own, written)) if all(own) else []
 
     def _verdict_word(self, p_yes: float) -> str | None:
         """"Yes." or "No." for the verdict judge's P(yes), or None when it is not clear enough."""

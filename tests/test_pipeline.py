@@ -501,7 +501,9 @@ def test_a_rewrite_that_does_not_open_the_question_is_not_asked(make_assistant, 
 
 BOTH_ASKED = "Were both the Aurora and the Borealis built in Norway?"
 EACH_ASKED = "Was the Aurora built in Norway?\nWas the Borealis built in Norway?"
-BOTH_FACTS = ["The Aurora was built in Bergen, Norway.", "The Borealis was built in Gdansk."]
+# Each checked fact with the text of the passage it cites.
+BOTH_FACTS = [("The Aurora was built in Bergen, Norway.", "Ships of the line. The Aurora was built in Bergen, Norway."),
+              ("The Borealis was built in Gdansk.", "Ships of the line. The Borealis was built in Gdansk.")]
 
 
 @pytest.mark.parametrize("verdicts, word", [
@@ -518,6 +520,16 @@ def test_a_question_about_both_is_decided_for_each_from_the_facts_that_name_it(m
     assert "Facts: The Aurora was built in Bergen, Norway.\n" in aurora[1]["content"]
     assert "Question: Was the Aurora built in Norway?" in aurora[1]["content"]
     assert "Facts: The Borealis was built in Gdansk.\n" in borealis[1]["content"]
+
+
+def test_a_yes_needs_each_things_name_as_written_in_a_passage_its_facts_cite(make_assistant):
+    # The fact names the Borealis, but its passage only speaks of "the borealis class" of ships: the
+    # judge's support for it is not enough for a "Yes.". A "No." needs no such passage.
+    facts = [BOTH_FACTS[0], ("The Borealis was built in Norway.", "Ships of the borealis class were built in Norway.")]
+    unnamed = make_assistant(EACH_ASKED, judge=True, verdicts=(0.9, 0.9), verdict_each_side=True, each_side_yes_min=0.8)
+    assert unnamed._verdict(BOTH_ASKED, facts) == (None, 0.9)
+    named = make_assistant(EACH_ASKED, judge=True, verdicts=(0.9, 0.9), verdict_each_side=True, each_side_yes_min=0.8)
+    assert named._verdict(BOTH_ASKED, BOTH_FACTS)[0] == "Yes."
 
 
 def test_a_thing_no_checked_fact_names_can_only_make_the_verdict_no(make_assistant):
