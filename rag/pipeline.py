@@ -32,8 +32,8 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, figures_agree, is_comparison, sides,
-                               years_backed)
+from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, figures_agree, is_comparison,
+                               lower_words, sides, years_backed)
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +71,6 @@ def check_question(question: str) -> str:
 
 # A capitalised word after a question's first one: a name ("Phlebodium", "Adolfo Bioy Casares").
 NAME = re.compile(r"(?<=\s)[A-Z][\w.'’-]*")
-
-
-def lower_words(text: str) -> set[str]:
-    """The words of `text`, lowercased."""
-    return set(re.findall(r"\w+", text.lower()))
 
 
 def keeps_a_name(question: str, opened: str) -> bool:
@@ -450,7 +445,8 @@ class Assistant:
             return self._verdict_word(p_yes), p_yes
         scores = []  # None for a thing no checked fact names
         named = []  # whether a passage its facts cite writes the thing's name as its question does
-        for asked, names, written in each:
+        for asked, written in each:
+            names = {w.lower() for w in written}
             about = [(text, cited) for text, cited in facts if names <= lower_words(text)]
             scores.append(self.verifier.verdict(asked, " ".join(text for text, _ in about)) if about else None)
             named.append(any(all(re.search(rf"\b{re.escape(w)}\b", cited) for w in written) for _, cited in about))
@@ -462,20 +458,18 @@ class Assistant:
             return "Yes.", min(known)
         return None, min(known, default=0.5)
 
-    def _each_side_questions(self, question: str) -> list[tuple[str, set[str], list[str]]]:
+    def _each_side_questions(self, question: str) -> list[tuple[str, list[str]]]:
         """The yes/no question about each of the two things `question` asks about together, as the
-        model writes them (prompts/each_side_examples.txt), each with the name words only it has,
-        lowercased and as written ("Is Jimo District located in China?": {"jimo", "district"},
-        ["Jimo", "District"]). Empty unless the reply is two yes/no questions, each with a name of
-        its own."""
+        model writes them (prompts/each_side_examples.txt), each with the name words, as written,
+        that only it has ("Is Jimo District located in China?": ["Jimo", "District"]). Empty unless
+        the reply is two yes/no questions, each with a name of its own."""
         asked = self._lines("each_side", question, REWRITE_TOKENS)
         if len(asked) != 2 or not all(q.endswith("?") and asks_yes_no(q) for q in asked):
             return []
-        names = [lower_words(" ".join(NAME.findall(q))) for q in asked]
-        own = [names[0] - names[1], names[1] - names[0]]
-        written = [[w for w in re.findall(r"\w+", " ".join(NAME.findall(q))) if w.lower() in mine]
-                   for q, mine in zip(asked, own)]
-        return list(zip(asked, own, written)) if all(own) else []
+        found = [re.findall(r"\w+", " ".join(NAME.findall(q))) for q in asked]
+        other = [lower_words(" ".join(found[1])), lower_words(" ".join(found[0]))]
+        written = [[w for w in words if w.lower() not in theirs] for words, theirs in zip(found, other)]
+        return list(zip(asked, written)) if all(written) else []
 
     def _verdict_word(self, p_yes: float) -> str | None:
         """"Yes." or "No." for the verdict judge's P(yes), or None when it is not clear enough."""

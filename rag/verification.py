@@ -106,6 +106,11 @@ def asks_yes_no(question: str) -> bool:
     return bool(YES_NO.match(question))
 
 
+def lower_words(text: str) -> set[str]:
+    """The words of `text`, lowercased."""
+    return set(re.findall(r"\w+", text.lower()))
+
+
 # A yes/no question about two things at once ("Are Phlebodium and Pieris both species of ferns?"):
 # 36 of HotpotQA dev's 50 yes/no questions have the word, none of its other 250 questions.
 BOTH = re.compile(r"\bboth\b", re.IGNORECASE)
@@ -199,9 +204,9 @@ def compares_both(question: str, evidence: Sequence[str]) -> bool:
     "War" alone does not name "The Korean War"."""
     if not is_comparison(question):
         return True
-    words = set(re.findall(r"\w+", " ".join(evidence).lower()))
+    words = lower_words(" ".join(evidence))
     a, b = candidates(question)
-    return not (a and b) or all(set(re.findall(r"\w+", " ".join(side))) <= words for side in (a, b))
+    return not (a and b) or all(lower_words(" ".join(side)) <= words for side in (a, b))
 
 
 # What a comparison's answer follows from, by the word that asks it: the earlier or the later date,
@@ -250,7 +255,7 @@ def figures_agree(question: str, facts: Sequence[str]) -> bool:
     if not (a and b and asks_choice(question) and order):
         return True
     value, smaller_wins = order
-    words = [set(re.findall(r"\w+", side.lower())) for side in (a, b)]
+    words = [lower_words(side) for side in (a, b)]
     words = [(w - words[1 - i] - NAME_JOINS) or w for i, w in enumerate(words)]
     mention = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(words[0] | words[1], key=len, reverse=True)) + r")\b",
                          re.IGNORECASE)
