@@ -175,10 +175,10 @@ class Config:
     # passage its facts cite, which on a rerun of the five "both" questions that could reach 0.95
     # (2026-12-07) kept the two right ones and blocked it (and a right-by-luck one whose Jimo
     # District fact cited a page about a town in Jimo). With it, "Yes." from 0.95 on the 42: 12
-    # right, 0 wrong (10 / 0 "No." only); the gate's 8 unchanged. Off until a full CI run.
+    # right, 0 wrong (10 / 0 "No." only); the gate's 8 unchanged. On since 2026-12-07.
     # README "Yes/no questions".
     verdict_each_side: bool = True
-    each_side_yes_min: float | None = None
+    each_side_yes_min: float | None = 0.95
     # An answer to a question that chooses between two named things by comparing them ("Which band
     # has more members, A or B?", rag.verification.compares_both) counts only if its cited passages
     # name both: a passage about one cannot state that it is the larger, older or first. With it the
