@@ -83,6 +83,14 @@ class Config:
     # chunks" (2026-12-05): the answers it gained on ClapNQ tune came from the first chunk; a wrong
     # one on seed_qa (tune) from the second, so only the first is tried.
     single_chunks: int = 1
+    # A question about two or more subjects that every step above refused is answered by parts
+    # (Assistant._by_parts): the model splits it into one question per subject (as `subquestions`
+    # does), each is searched on its own and answered and checked over its subject's own chunks like
+    # any question, and the model then answers the question asked from those checked sentences
+    # and their passages, which is checked again as a whole. A small model that declines "Who died
+    # first, A or B?" over six passages can still say when each died from each one's page. Yes/no
+    # questions have their own last try (verdict_no_max) and are not split here.
+    by_parts: bool = False
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
     # half-right answer more on ClapNQ tune 40, nothing changed on ClapNQ tune 80, HotpotQA 30, the

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from itertools import zip_longest
+from typing import TypeVar
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, f
                                lower_words, sides, years_backed)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_QUESTION_CHARS = 2000
 History = Sequence[tuple[str, str]]  # earlier (question, answer) turns, oldest first
@@ -220,6 +222,12 @@ class Assistant:
                 timings["single_chunk"] = time.perf_counter() - looking
                 if single.answered:
                     attempt = single
+            if not attempt.answered and self.config.by_parts and not self._asks_yes_no(question):
+                parting = time.perf_counter()
+                parted, parted_hits = yield from self._by_parts(question, previous, groups, timings, started, language)
+                timings["parts"] = time.perf_counter() - parting
+                if parted.answered:
+                    attempt, hits = parted, parted_hits
         yield self._answer(question, query, hits, attempt, timings, started, language)
 
     def _open_question(self, question: str) -> str:
@@ -430,6 +438,33 @@ class Assistant:
                 return attempt
         return Attempt(())
 
+    def _by_parts(self, question: str, previous: str, groups: Groups, timings: dict, started: float,
+                  language: str) -> Gen[str, None, tuple[Attempt, list[Hit]]]:
+        """Answer a question about several subjects part by part (`config.by_parts`): each subject's
+        question (`_subquestions`) is answered, unseen by the reader, over that subject's own
+        `SUBJECT_HITS` chunks and checked like any question; when every part holds up, the model sees
+        the question again over the passages those parts cite, with their checked sentences as its
+        notes, and what it writes is streamed and checked as a whole. A part that finds nothing
+        leaves the question refused, with the hits it was searched over."""
+        subs = self._subquestions(question)
+        parts, hits = [], []
+        for sub in subs:
+            found = self._closest_each([sub], groups)
+            passages = whole_passages(found, limit=SUBJECT_HITS, sources=self._sources(found))
+            part = quietly(self._attempt(sub, "", passages, timings, started, language))
+            if not part.answered:
+                return Attempt(()), []
+            parts.append(part)
+            hits += found
+        if not parts:
+            return Attempt(()), []
+        passages, notes = renumbered(parts)
+        yield ESCALATING
+        composed = yield from self._attempt(question, previous, passages, timings, started, language,
+                                            revising=Attempt(tuple(passages), " ".join(notes)),
+                                            asking=render("by_parts"))
+        return composed, hits
+
     def _verdict(self, question: str, facts: Sequence[tuple[str, str]]) -> tuple[str | None, float]:
         """"Yes.", "No." or None for a yes/no question from its checked facts (each with the text of
         the passages it cites), with the P(yes) it rests on. A question whether two things both have
@@ -612,6 +647,37 @@ class Assistant:
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
                       unsupported=tuple(s.text for s in attempt.sentences if not s.supported and not s.set_aside),
                       **common)
+
+
+def quietly(steps: Gen[str, None, T]) -> T:
+    """Run a generator to its end without passing on what it yields, and return its value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def renumbered(parts: Sequence[Attempt]) -> tuple[list[Passage], list[str]]:
+    """The passages that the attempts' supported sentences cite, numbered anew in order (a passage
+    two of them cite, once), and those sentences with their markers written for the new numbers."""
+    passages: list[Passage] = []
+    at: dict[tuple[str, int, int], int] = {}
+    notes = []
+    for part in parts:
+        cited = cited_passages(part.sentences, part.citations)
+        number = {}
+        for p in part.passages:
+            if p.n in cited:
+                key = (p.doc_id, p.start, p.end)
+                if key not in at:
+                    at[key] = len(passages) + 1
+                    passages.append(replace(p, n=at[key]))
+                number[p.n] = at[key]
+        for s in part.sentences:
+            if s.supported:
+                notes.append(with_markers(strip_markers(s.text), [number[n] for n in s.cites if n in number]))
+    return passages, notes
 
 
 def cited_passages(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> set[int]:
