@@ -402,7 +402,8 @@ class Assistant:
         cited = cited_passages(sentences, citations)
         backed = self._covers(question, passages, cited) and (
             not self.config.comparisons_both
-            or figures_agree(question, [strip_markers(s.text) for s in sentences if s.supported]))
+            or figures_agree(question, [strip_markers(s.text) for s in sentences if s.supported],
+                             dates_needed=self.config.dated_picks_need_dates))
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)

@@ -244,12 +244,14 @@ _ORDERS = ((EARLIER, _first_date, True), (LATER, _first_date, False), (MORE, _fi
            (LESS, _first_number, True))
 
 
-def figures_agree(question: str, facts: Sequence[str]) -> bool:
+def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = False) -> bool:
     """Whether an answer to a comparison ("Who was born first, A or B?") picks the side its own
     checked facts make the earlier, later, larger or smaller one. Its pick is the side it names
     first; each side's figure is the first date (or number) in a fact naming that side alone, or in
     its part of a fact naming both ("A was born in 1971, while B ..."). True when the question is
-    not such a comparison or a side has no figure: then there is nothing to compute."""
+    not such a comparison or a side has no figure: then there is nothing to compute; with
+    `dates_needed`, a comparison by date (first, earlier, older, younger ...) without a date for
+    each side is False: the pick rests on nothing the reader can check."""
     a, b = sides(question)
     order = next(((value, smaller_wins) for rule, value, smaller_wins in _ORDERS if rule.search(question)), None)
     if not (a and b and asks_choice(question) and order):
@@ -265,10 +267,10 @@ def figures_agree(question: str, facts: Sequence[str]) -> bool:
         turns = [(pos, side) for i, (pos, side) in enumerate(found) if i == 0 or found[i - 1][1] != side]
         for i, (pos, side) in enumerate(turns):
             parts.append((side, fact[0 if i == 0 else pos: turns[i + 1][0] if i + 1 < len(turns) else len(fact)]))
-    if not parts:
-        return True
     figures = [next((v for side, text in parts if side == s and (v := value(text)) is not None), None) for s in (0, 1)]
-    if None in figures or figures[0] == figures[1]:
+    if None in figures:
+        return not (dates_needed and value is _first_date)
+    if figures[0] == figures[1]:
         return True
     if value is _first_date and figures[0][0] == figures[1][0] and not (figures[0][1] and figures[1][1]):
         return True  # the same year, and a month missing: no order

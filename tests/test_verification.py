@@ -187,3 +187,19 @@ def test_a_comparison_needs_every_word_of_each_name():
 ])
 def test_figures_agree(question, facts, agree):
     assert figures_agree(question, facts) is agree
+
+
+@pytest.mark.parametrize("question, facts, agree", [
+    # a pick by date without a date for each side rests on nothing the reader can check
+    ("Who is younger, Ana Ruiz or Tom Berg?", ["Ana Ruiz is younger than Tom Berg."], False),
+    ("Which band was formed first, Pale Ink or Friends of Dorothy?",
+     ["Pale Ink was formed in Leeds, while Friends of Dorothy was formed in Hull."], False),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961."], False),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950.", "Tom Berg was born in 1961."], True),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961.", "Ana Ruiz was born in 1950."], False),
+    # a comparison by number or by judgement is left as without it
+    ("Which band has more members, Friends of Dorothy or Pale Ink?", ["Friends of Dorothy has more members."], True),
+    ("When was Ana Ruiz born?", ["Ana Ruiz was born in Leeds."], True),
+])
+def test_a_pick_by_date_needs_a_date_for_each_side_when_asked(question, facts, agree):
+    assert figures_agree(question, facts, dates_needed=True) is agree
