@@ -33,8 +33,8 @@ from rag.prompting import build_messages, refusal_text, render, select_passages,
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Citation, Hit, Passage, Sentence
-from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, figures_agree, is_comparison,
-                               lower_words, sides, years_backed)
+from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, computed_pick, figures_agree,
+                               is_comparison, lower_words, side_named_first, sides, years_backed)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -459,6 +459,14 @@ class Assistant:
             hits += found
         if not parts:
             return Attempt(()), []
+        if self._compared(question):
+            # The part about the side its checked dates or figures pick is put first, so that the
+            # answer written from the notes names it first; the checks still decide (figures_agree).
+            facts = [[strip_markers(s.text) for s in part.sentences if s.supported] for part in parts]
+            winner = computed_pick(question, [f for each in facts for f in each])
+            if winner is not None:
+                order = sorted(range(len(parts)), key=lambda i: side_named_first(question, facts[i]) != winner)
+                parts = [parts[i] for i in order]
         passages, notes = renumbered(parts)
         yield ESCALATING
         composed = yield from self._attempt(question, previous, passages, timings, started, language,

@@ -244,18 +244,14 @@ _ORDERS = ((EARLIER, _first_date, True), (LATER, _first_date, False), (MORE, _fi
            (LESS, _first_number, True))
 
 
-def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = False) -> bool:
-    """Whether an answer to a comparison ("Who was born first, A or B?") picks the side its own
-    checked facts make the earlier, later, larger or smaller one. Its pick is the side it names
-    first; each side's figure is the first date (or number) in a fact naming that side alone, or in
-    its part of a fact naming both ("A was born in 1971, while B ..."). True when the question is
-    not such a comparison or a side has no figure: then there is nothing to compute; with
-    `dates_needed`, a comparison by date (first, earlier, older, younger ...) without a date for
-    each side is False: the pick rests on nothing the reader can check."""
+def _side_figures(question: str, facts: Sequence[str]) -> tuple[list[tuple[int, str]], list, Callable, bool] | None:
+    """For a comparison by date or figure, the facts' parts as (side, text), each side's figure (the
+    first date or number in a part about it, None without one), the kind of figure and whether the
+    smaller one wins; None when the question is no such comparison."""
     a, b = sides(question)
     order = next(((value, smaller_wins) for rule, value, smaller_wins in _ORDERS if rule.search(question)), None)
     if not (a and b and asks_choice(question) and order):
-        return True
+        return None
     value, smaller_wins = order
     words = [lower_words(side) for side in (a, b)]
     words = [(w - words[1 - i] - NAME_JOINS) or w for i, w in enumerate(words)]
@@ -268,15 +264,46 @@ def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = Fals
         for i, (pos, side) in enumerate(turns):
             parts.append((side, fact[0 if i == 0 else pos: turns[i + 1][0] if i + 1 < len(turns) else len(fact)]))
     figures = [next((v for side, text in parts if side == s and (v := value(text)) is not None), None) for s in (0, 1)]
+    return parts, figures, value, smaller_wins
+
+
+def computed_pick(question: str, facts: Sequence[str]) -> int | None:
+    """Which side of a comparison (0: the first the question names, 1: the second) the facts' dates
+    or figures make the earlier, later, larger or smaller one; None when they do not decide it."""
+    found = _side_figures(question, facts)
+    if found is None:
+        return None
+    _, figures, value, smaller_wins = found
+    if None in figures or figures[0] == figures[1]:
+        return None
+    if value is _first_date and figures[0][0] == figures[1][0] and not (figures[0][1] and figures[1][1]):
+        return None  # the same year, and a month missing: no order
+    smaller = 0 if figures[0] < figures[1] else 1
+    return smaller if smaller_wins else 1 - smaller
+
+
+def side_named_first(question: str, facts: Sequence[str]) -> int | None:
+    """Which side of a comparison by date or figure the facts name first (0 or 1), None for none."""
+    found = _side_figures(question, facts)
+    return found[0][0][0] if found and found[0] else None
+
+
+def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = False) -> bool:
+    """Whether an answer to a comparison ("Who was born first, A or B?") picks the side its own
+    checked facts make the earlier, later, larger or smaller one (`computed_pick`). Its pick is the
+    side it names first; each side's figure is the first date (or number) in a fact naming that
+    side alone, or in its part of a fact naming both ("A was born in 1971, while B ..."). True when
+    the question is not such a comparison or a side has no figure: then there is nothing to
+    compute; with `dates_needed`, a comparison by date (first, earlier, older, younger ...) without
+    a date for each side is False: the pick rests on nothing the reader can check."""
+    found = _side_figures(question, facts)
+    if found is None or not found[0]:
+        return found is None or not (dates_needed and found[2] is _first_date)
+    parts, figures, value, _ = found
     if None in figures:
         return not (dates_needed and value is _first_date)
-    if figures[0] == figures[1]:
-        return True
-    if value is _first_date and figures[0][0] == figures[1][0] and not (figures[0][1] and figures[1][1]):
-        return True  # the same year, and a month missing: no order
-    smaller = 0 if figures[0] < figures[1] else 1
-    winner = smaller if smaller_wins else 1 - smaller
-    return parts[0][0] == winner
+    winner = computed_pick(question, facts)
+    return winner is None or parts[0][0] == winner
 
 
 def accept_all(messages: Messages) -> float:

@@ -1,7 +1,7 @@
 import pytest
 
-from rag.verification import (Verifier, accept_all, asks_both, asks_choice, asks_yes_no, candidates, compares_both, figures_agree,
-                              sides)
+from rag.verification import (Verifier, accept_all, asks_both, asks_choice, asks_yes_no, candidates, compares_both,
+                              computed_pick, figures_agree, side_named_first, sides)
 
 
 class Recorder:
@@ -203,3 +203,16 @@ def test_figures_agree(question, facts, agree):
 ])
 def test_a_pick_by_date_needs_a_date_for_each_side_when_asked(question, facts, agree):
     assert figures_agree(question, facts, dates_needed=True) is agree
+
+
+@pytest.mark.parametrize("question, facts, pick, first", [
+    ("Who is younger, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950.", "Tom Berg was born in 1961."], 1, 0),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born on 2 May 1950.", "Ana Ruiz was born on 9 June 1950."], 1, 1),
+    ("Which band has fewer members, Friends of Dorothy or Pale Ink?", ["Pale Ink has 3 members.", "Friends of Dorothy has five."], 1, 1),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950.", "Tom Berg was born in Leeds."], None, 0),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in May 1950.", "Tom Berg was born in 1950."], None, 0),
+    ("When was Ana Ruiz born?", ["Ana Ruiz was born in 1950."], None, None),
+])
+def test_the_side_a_comparisons_figures_pick_and_the_side_named_first(question, facts, pick, first):
+    assert computed_pick(question, facts) == pick
+    assert side_named_first(question, facts) == first
