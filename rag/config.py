@@ -97,6 +97,10 @@ class Config:
     # with it and without it; on those 17 refused questions 1.2 s more (median: the split), at most
     # 21.5 s.
     by_parts: bool = False
+    # With by_parts, a comparison whose parts' checked sentences give both sides' dates or figures
+    # is answered with the side they pick, named first, then those sentences (Assistant._picked),
+    # not written again by the model.
+    pick_from_parts: bool = True
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
     # half-right answer more on ClapNQ tune 40, nothing changed on ClapNQ tune 80, HotpotQA 30, the

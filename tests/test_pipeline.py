@@ -828,3 +828,21 @@ def test_parts_answered_get_one_numbering_for_the_passages_they_cite():
     passages, notes = renumbered([first, second])
     assert [(p.n, p.doc_id) for p in passages] == [(1, "robots.txt")], "only what a supported sentence cites, once"
     assert notes == ["Robots are fast [1].", "Robots sort parcels [1]."]
+
+
+def test_a_comparison_answered_by_parts_names_the_side_its_checked_figures_pick(make_assistant):
+    parts = "How heavy are Whales?\nHow many parcels do Robots sort a day?"
+    whales = "Blue whales can weigh up to 150 tonnes [1]."
+    robots = "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]."
+    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", parts, whales, robots, "never asked", by_parts=True)
+    answer = assistant.ask("Which is larger, Whales or Robots?")
+    assert not answer.refused and assistant.generator.replies == ["never asked"], "no composing draft"
+    assert answer.text == ("Robots. Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]. "
+                           "Blue whales can weigh up to 150 tonnes [2].")
+    assert [(c.n, c.doc_id) for c in answer.citations] == [(1, "robots.txt"), (2, "whales.txt")]
+    assert [p.doc_id for p in answer.passages] == ["robots.txt", "whales.txt"]
+    composed = make_assistant("NOT_FOUND", "NOT_FOUND", parts, whales, robots, "NOT_FOUND", by_parts=True,
+                              pick_from_parts=False)
+    assert composed.ask("Which is larger, Whales or Robots?").refused
+    assert "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]. Blue whales can weigh up to " \
+           "150 tonnes [2]." == composed.generator.prompts[-1][-2]["content"], "the picked side's part first"
