@@ -413,8 +413,10 @@ class Assistant:
             word, p_yes = self._verdict(verdict_for, facts)
             answered = word is not None
             sentences = [Sentence(word, (), True, judged=p_yes), *sentences] if word else sentences
-        kept = {q for s in sentences if s.supported for q in s.quotes}
-        citations = [c for q, c in enumerate(citations) if q in kept]
+        # The citations the supported sentences quote, and each sentence's quotes renumbered to them.
+        kept = {q: i for i, q in enumerate(sorted({q for s in sentences if s.supported for q in s.quotes}))}
+        citations = [citations[q] for q in kept]
+        sentences = [replace(s, quotes=tuple(kept[q] for q in s.quotes if q in kept)) for s in sentences]
         timings["verification"] = timings.get("verification", 0.0) + time.perf_counter() - checking
         if answered and mode == "translate" and draft != language:
             translating = time.perf_counter()

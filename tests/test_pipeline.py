@@ -846,3 +846,4 @@ def test_a_comparison_answered_by_parts_names_the_side_its_checked_figures_pick(
     assert composed.ask("Which is larger, Whales or Robots?").refused
     assert "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]. Blue whales can weigh up to " \
            "150 tonnes [2]." == composed.generator.prompts[-1][-2]["content"], "the picked side's part first"
+
