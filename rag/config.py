@@ -83,23 +83,20 @@ class Config:
     # chunks" (2026-12-05): the answers it gained on ClapNQ tune came from the first chunk; a wrong
     # one on seed_qa (tune) from the second, so only the first is tried.
     single_chunks: int = 1
-    # A question about two or more subjects that every step above refused is answered by parts
-    # (Assistant._by_parts): the model splits it into one question per subject (as `subquestions`
-    # does), each is searched on its own and answered and checked over its subject's own chunks like
-    # any question, and the model then answers the question asked from those checked sentences
-    # and their passages, which is checked again as a whole. A small model that declines "Who died
-    # first, A or B?" over six passages can still say when each died from each one's page. Yes/no
-    # questions have their own last try (verdict_no_max) and are not split here. Off: on 40 random
-    # HotpotQA dev questions outside the gate's sample (tune, 2026-12-07) the model split only 4 of
-    # the 17 questions it reached (most "Which is busier, A or B?" came back whole) and none was
-    # answered: one part found nothing, and one composed pick ("Make Mine Music was released in
-    # 1946 [1], while Old Dogs was released in 1998 [2]") named the wrong side first. 14/40 right
-    # with it and without it; on those 17 refused questions 1.2 s more (median: the split), at most
-    # 21.5 s.
-    by_parts: bool = False
-    # With by_parts, a comparison whose parts' checked sentences give both sides' dates or figures
-    # is answered with the side they pick, named first, then those sentences (Assistant._picked),
-    # not written again by the model.
+    # A comparison between two named things ("Who is younger, A or B?") that every step above
+    # refused is answered by parts (Assistant._by_parts): the model splits it into one question per
+    # side ("When was A born?", as `subquestions` does), each is searched on its own, answered and
+    # checked over its side's own chunks like any question, unseen by the reader. When those
+    # checked sentences give both sides' dates or figures, the answer is the side they pick, said
+    # first, then those sentences (pick_from_parts; Assistant._picked): the model, shown both
+    # checked birth dates, still wrote the wrong man as the younger. Otherwise the model answers
+    # the question again from the parts' sentences and passages, checked as a whole. HotpotQA dev
+    # (tune, 2026-12-07, outside the gate's sample; the 10 comparisons of 40 random questions and
+    # 14 date comparisons): 6 right, 1 wrong -> 13 right, 2 wrong, both wrong ones right in fact and
+    # keyed under a longer form of the name ("Jean-Loup Jacques Marie Chrétien"). Only comparisons:
+    # on the 40 random questions the splitter split 4 of 17 other refused ones and the model's
+    # composed answers gained nothing. README "Answering by parts".
+    by_parts: bool = True
     pick_from_parts: bool = True
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one

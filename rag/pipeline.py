@@ -222,7 +222,7 @@ class Assistant:
                 timings["single_chunk"] = time.perf_counter() - looking
                 if single.answered:
                     attempt = single
-            if not attempt.answered and self.config.by_parts and not self._asks_yes_no(question):
+            if not attempt.answered and self.config.by_parts and self._compared(question):
                 parting = time.perf_counter()
                 parted, parted_hits = yield from self._by_parts(question, previous, groups, timings, started, language)
                 timings["parts"] = time.perf_counter() - parting

@@ -774,45 +774,42 @@ def test_a_sentence_is_not_set_aside_when_the_comparison_would_lose_its_other_si
     assert [s.set_aside for s in alone.ask(question).sentences] == [False, True]
 
 
-TWO_SUBJECTS = "What can a blue whale weigh, and how many parcels do the warehouse robots sort a day?"
+TWO_SUBJECTS = "Which is better known, Whales or Robots?"
 PARTS = "How much can a blue whale weigh?\nHow many parcels do the warehouse robots sort a day?"
+WHALES = "An adult can weigh up to 150 tonnes [1]."
+ROBOTS = "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]."
 
 
-def test_a_question_about_two_subjects_is_answered_by_parts_when_all_else_fails(make_assistant):
-    composed = ("An adult blue whale can weigh up to 150 tonnes [1]. "
+def test_a_comparison_is_answered_by_parts_when_all_else_fails(make_assistant):
+    composed = ("An adult can weigh up to 150 tonnes [1]. "
                 "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [2].")
-    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", PARTS, "An adult can weigh up to 150 tonnes [1].",
-                               "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1].",
-                               composed, by_parts=True)
+    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", PARTS, WHALES, ROBOTS, composed, by_parts=True)
     items = list(assistant.stream(TWO_SUBJECTS))
     answer = items[-1]
     assert not answer.refused and answer.text == composed
     assert [c.doc_id for c in answer.citations] == ["whales.txt", "robots.txt"]
     shown = "".join(i for i in items[:-1])
-    assert ESCALATING in shown and "An adult can weigh" not in shown, "the parts are not streamed"
+    assert ESCALATING in shown and "An adult" not in shown.split(ESCALATING)[0], "the parts are not streamed"
     prompts = assistant.generator.prompts
     assert prompts[2][0]["content"] == render("subquestions_system")
     assert prompts[3][-1]["content"].endswith("How much can a blue whale weigh?")
     last = prompts[-1]
-    assert last[-2] == {"role": "assistant", "content": "An adult can weigh up to 150 tonnes [1]. Warehouse robots "
-                        "sorted 1.2 million parcels a day during the holiday peak [2]."}, "checked parts, renumbered"
+    assert last[-2] == {"role": "assistant", "content": composed}, "the checked parts, renumbered, as notes"
     assert last[-1]["content"] == render("by_parts")
     assert TWO_SUBJECTS in last[1]["content"] and last[1]["content"].count("[2]") == 1
     assert answer.timings["parts"] > 0
 
 
 def test_a_part_that_finds_nothing_leaves_the_question_refused(make_assistant):
-    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", PARTS, "An adult can weigh up to 150 tonnes [1].",
-                               "NOT_FOUND", "never asked", by_parts=True)
+    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", PARTS, WHALES, "NOT_FOUND", "never asked", by_parts=True)
     answer = assistant.ask(TWO_SUBJECTS)
     assert answer.refused and len(assistant.generator.prompts) == 5 and assistant.generator.replies == ["never asked"]
 
 
-def test_a_question_about_one_subject_is_not_answered_by_parts(make_assistant):
-    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", "How much can a blue whale weigh?", "never asked",
-                               by_parts=True)
-    assert assistant.ask("How much can a blue whale weigh?").refused
-    assert assistant.generator.replies == ["never asked"], "one split, no part answered"
+def test_only_a_comparison_is_answered_by_parts(make_assistant):
+    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", "never asked", by_parts=True)
+    assert assistant.ask("What can a blue whale weigh, and how many parcels do the warehouse robots sort?").refused
+    assert assistant.generator.replies == ["never asked"], "not split"
 
 
 def test_parts_answered_get_one_numbering_for_the_passages_they_cite():
