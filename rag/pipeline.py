@@ -443,15 +443,16 @@ class Assistant:
 
     def _by_parts(self, question: str, previous: str, groups: Groups, timings: dict, started: float,
                   language: str) -> Gen[str, None, tuple[Attempt, list[Hit]]]:
-        """Answer a question about several subjects part by part (`config.by_parts`): each subject's
-        question (`_subquestions`) is answered, unseen by the reader, over that subject's own
-        `SUBJECT_HITS` chunks and checked like any question; when every part holds up, the model sees
-        the question again over the passages those parts cite, with their checked sentences as its
-        notes, and what it writes is streamed and checked as a whole. A part that finds nothing
-        leaves the question refused, with the hits it was searched over."""
-        subs = self._subquestions(question)
+        """Answer a comparison between two named things part by part (`config.by_parts`): each
+        side's question (`_subquestions`) is answered, unseen by the reader, over that side's own
+        `SUBJECT_HITS` chunks and checked like any question. When every part holds up and their
+        checked sentences give both sides' dates or figures, the answer is the side those pick
+        (`_picked`); otherwise the model sees the question again over the passages the parts cite,
+        with their checked sentences as its notes (the picked side's first, where there is one),
+        and what it writes is streamed and checked as a whole. A part that finds nothing leaves
+        the question refused."""
         parts, hits = [], []
-        for sub in subs:
+        for sub in self._subquestions(question):
             found = self._closest_each([sub], groups)
             passages = whole_passages(found, limit=SUBJECT_HITS, sources=self._sources(found))
             part = quietly(self._attempt(sub, "", passages, timings, started, language))
@@ -461,16 +462,13 @@ class Assistant:
             hits += found
         if not parts:
             return Attempt(()), []
-        if self._compared(question):
-            # The part about the side its checked dates or figures pick is put first, so that the
-            # answer written from the notes names it first; the checks still decide (figures_agree).
-            facts = [[strip_markers(s.text) for s in part.sentences if s.supported] for part in parts]
-            winner = computed_pick(question, [f for each in facts for f in each])
-            if winner is not None:
-                order = sorted(range(len(parts)), key=lambda i: side_named_first(question, facts[i]) != winner)
-                parts = [parts[i] for i in order]
-                if self.config.pick_from_parts:
-                    return self._picked(question, parts, sides(question)[winner]), hits
+        facts = [[strip_markers(s.text) for s in part.sentences if s.supported] for part in parts]
+        winner = computed_pick(question, [f for each in facts for f in each])
+        if winner is not None:
+            order = sorted(range(len(parts)), key=lambda i: side_named_first(question, facts[i]) != winner)
+            parts = [parts[i] for i in order]
+            if self.config.pick_from_parts:
+                return self._picked(question, parts, sides(question)[winner]), hits
         passages, notes = renumbered(parts)
         yield ESCALATING
         composed = yield from self._attempt(question, previous, passages, timings, started, language,
