@@ -469,10 +469,10 @@ class Assistant:
             parts = [parts[i] for i in order]
             if self.config.pick_from_parts:
                 return self._picked(question, parts, sides(question)[winner]), hits
-        passages, notes = renumbered(parts)
+        passages, notes, _ = merged(parts)
         yield ESCALATING
         composed = yield from self._attempt(question, previous, passages, timings, started, language,
-                                            revising=Attempt(tuple(passages), " ".join(notes)),
+                                            revising=Attempt(tuple(passages), " ".join(s.text for s in notes)),
                                             asking=render("by_parts"))
         return composed, hits
 
@@ -481,19 +481,7 @@ class Assistant:
         pick (`name`) said first as the answer, as a verdict says "Yes." (`config.pick_from_parts`).
         The model, shown both sides' checked birth dates, still wrote the wrong one as younger.
         The whole is judged against the question, and its cited passages must name both sides."""
-        passages, numbers = renumbered(parts)[0], passage_numbers(parts)
-        sentences: list[Sentence] = []
-        citations: list[Citation] = []
-        for part, number in zip(parts, numbers):
-            at = {}
-            for q in sorted({q for s in part.sentences if s.supported for q in s.quotes}):
-                at[q] = len(citations)
-                citations.append(replace(part.citations[q], n=number[part.citations[q].n]))
-            for s in part.sentences:
-                if s.supported:
-                    cites = tuple(number[n] for n in s.cites if n in number)
-                    sentences.append(replace(s, text=with_markers(strip_markers(s.text), cites), cites=cites,
-                                             quotes=tuple(at[q] for q in s.quotes)))
+        passages, sentences, citations = merged(parts)
         shown = [Sentence(f"{name}.", (), True), *sentences]
         relevance = None
         if self.verifier is not None:
@@ -696,33 +684,34 @@ def quietly(steps: Gen[str, None, T]) -> T:
             return done.value
 
 
-def passage_numbers(parts: Sequence[Attempt]) -> list[dict[int, int]]:
-    """For each attempt, its cited passages' numbers in `renumbered`'s numbering."""
+def merged(parts: Sequence[Attempt]) -> tuple[list[Passage], list[Sentence], list[Citation]]:
+    """The passages that the attempts' supported sentences cite, numbered anew in order (a passage
+    two of them cite, once), and those sentences with their citations, renumbered to them: markers,
+    `cites`, the citations' `n` and the sentences' `quotes`."""
     at: dict[tuple[str, int, int], int] = {}
-    numbers = []
+    passages: list[Passage] = []
+    sentences: list[Sentence] = []
+    citations: list[Citation] = []
     for part in parts:
         cited = cited_passages(part.sentences, part.citations)
         number = {}
         for p in part.passages:
             if p.n in cited:
-                number[p.n] = at.setdefault((p.doc_id, p.start, p.end), len(at) + 1)
-        numbers.append(number)
-    return numbers
-
-
-def renumbered(parts: Sequence[Attempt]) -> tuple[list[Passage], list[str]]:
-    """The passages that the attempts' supported sentences cite, numbered anew in order (a passage
-    two of them cite, once: `passage_numbers`), and those sentences with their markers written for
-    the new numbers."""
-    passages: dict[int, Passage] = {}
-    notes = []
-    for part, number in zip(parts, passage_numbers(parts)):
-        for p in part.passages:
-            if p.n in number:
-                passages.setdefault(number[p.n], replace(p, n=number[p.n]))
-        notes += [with_markers(strip_markers(s.text), [number[n] for n in s.cites if n in number])
-                  for s in part.sentences if s.supported]
-    return [passages[n] for n in sorted(passages)], notes
+                key = (p.doc_id, p.start, p.end)
+                if key not in at:
+                    at[key] = len(passages) + 1
+                    passages.append(replace(p, n=at[key]))
+                number[p.n] = at[key]
+        quoted = {}
+        for q in sorted({q for s in part.sentences if s.supported for q in s.quotes}):
+            quoted[q] = len(citations)
+            citations.append(replace(part.citations[q], n=number[part.citations[q].n]))
+        for s in part.sentences:
+            if s.supported:
+                cites = tuple(number[n] for n in s.cites if n in number)
+                sentences.append(replace(s, text=with_markers(strip_markers(s.text), cites), cites=cites,
+                                         quotes=tuple(quoted[q] for q in s.quotes)))
+    return passages, sentences, citations
 
 
 def cited_passages(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> set[int]:

@@ -267,12 +267,8 @@ def _side_figures(question: str, facts: Sequence[str]) -> tuple[list[tuple[int, 
     return parts, figures, value, smaller_wins
 
 
-def computed_pick(question: str, facts: Sequence[str]) -> int | None:
-    """Which side of a comparison (0: the first the question names, 1: the second) the facts' dates
-    or figures make the earlier, later, larger or smaller one; None when they do not decide it."""
-    found = _side_figures(question, facts)
-    if found is None:
-        return None
+def _pick(found: tuple[list[tuple[int, str]], list, Callable, bool]) -> int | None:
+    """The side `_side_figures`' figures make the winner, None when they do not decide it."""
     _, figures, value, smaller_wins = found
     if None in figures or figures[0] == figures[1]:
         return None
@@ -280,6 +276,13 @@ def computed_pick(question: str, facts: Sequence[str]) -> int | None:
         return None  # the same year, and a month missing: no order
     smaller = 0 if figures[0] < figures[1] else 1
     return smaller if smaller_wins else 1 - smaller
+
+
+def computed_pick(question: str, facts: Sequence[str]) -> int | None:
+    """Which side of a comparison (0: the first the question names, 1: the second) the facts' dates
+    or figures make the earlier, later, larger or smaller one; None when they do not decide it."""
+    found = _side_figures(question, facts)
+    return None if found is None else _pick(found)
 
 
 def side_named_first(question: str, facts: Sequence[str]) -> int | None:
@@ -297,12 +300,12 @@ def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = Fals
     compute; with `dates_needed`, a comparison by date (first, earlier, older, younger ...) without
     a date for each side is False: the pick rests on nothing the reader can check."""
     found = _side_figures(question, facts)
-    if found is None or not found[0]:
-        return found is None or not (dates_needed and found[2] is _first_date)
+    if found is None:
+        return True
     parts, figures, value, _ = found
-    if None in figures:
+    if None in figures:  # no fact names a side, or one side has no figure
         return not (dates_needed and value is _first_date)
-    winner = computed_pick(question, facts)
+    winner = _pick(found)
     return winner is None or parts[0][0] == winner
 
 

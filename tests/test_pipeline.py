@@ -813,7 +813,7 @@ def test_only_a_comparison_is_answered_by_parts(make_assistant):
 
 
 def test_parts_answered_get_one_numbering_for_the_passages_they_cite():
-    from rag.pipeline import Attempt, renumbered
+    from rag.pipeline import Attempt, merged
     from rag.types import Citation, Passage, Sentence
 
     whale, robot = (Passage(1, "whales.txt", "Whales", 0, 40, "Whales"), Passage(2, "robots.txt", "Robots", 0, 30, "Robots"))
@@ -822,9 +822,11 @@ def test_parts_answered_get_one_numbering_for_the_passages_they_cite():
                                                Sentence("Whales sing [1].", (1,), False)), citations=(quote,))
     second = Attempt((replace(robot, n=1),), sentences=(Sentence("Robots sort parcels [1].", (1,), True, quotes=(0,)),),
                      citations=(replace(quote, n=1),))
-    passages, notes = renumbered([first, second])
+    passages, notes, citations = merged([first, second])
     assert [(p.n, p.doc_id) for p in passages] == [(1, "robots.txt")], "only what a supported sentence cites, once"
-    assert notes == ["Robots are fast [1].", "Robots sort parcels [1]."]
+    assert [s.text for s in notes] == ["Robots are fast [1].", "Robots sort parcels [1]."]
+    assert [(c.n, c.doc_id) for c in citations] == [(1, "robots.txt"), (1, "robots.txt")]
+    assert [s.quotes for s in notes] == [(0,), (1,)], "each sentence quotes its own citation in the merged list"
 
 
 def test_a_comparison_answered_by_parts_names_the_side_its_checked_figures_pick(make_assistant):
