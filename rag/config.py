@@ -98,6 +98,13 @@ class Config:
     # composed answers gained nothing. README "Answering by parts".
     by_parts: bool = True
     pick_from_parts: bool = True
+    # Each part is answered over chunks of a document titled with its side's name first, then the
+    # closest by cosine (Assistant._closest_each): the embedder put two pages that merely mention
+    # "Ulf Merbold" above his own page for "When was Ulf Merbold born?".
+    parts_titled_first: bool = True
+    # A part answered with a bare fragment ("September 15, 1941 [1]") is restated as the sentence it
+    # stands for before it is checked (Assistant._restate), so that the pick can tell whose date it is.
+    restate_parts: bool = True
     # A draft whose cited passages do not state one of its sentences is written once more on the same
     # passages, the model told which sentences did not hold up, before any wider search. Off: one
     # half-right answer more on ClapNQ tune 40, nothing changed on ClapNQ tune 80, HotpotQA 30, the

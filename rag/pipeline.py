@@ -336,13 +336,14 @@ class Assistant:
 
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
                  started: float, language: str = "en", verdict_for: str | None = None,
-                 revising: Attempt | None = None, asking: str | None = None) -> Gen[str, None, Attempt]:
+                 revising: Attempt | None = None, asking: str | None = None,
+                 restate: bool | None = None) -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back. With `verdict_for`, a yes/no
         question, `question` asks for the facts that decide it: the judge draws the yes or no from the
         sentences that hold up, and the answer opens with it; without a clear one nothing is answered.
         With `revising`, an earlier attempt on the same passages, the model sees its draft and the
         sentences of it that its passages do not state (or, with `asking`, that message), and writes
-        again."""
+        again. `restate` overrides `config.restate_fragments`."""
         if not passages:
             return Attempt(())
         mode = self.config.answer_language
@@ -374,7 +375,7 @@ class Assistant:
         timings["generation"] = timings.get("generation", 0.0) + time.perf_counter() - generating
         if is_refusal(raw):
             return Attempt(tuple(passages), raw, declining=declining)
-        if self.config.restate_fragments and is_fragment(raw):
+        if (self.config.restate_fragments if restate is None else restate) and is_fragment(raw):
             restating = time.perf_counter()
             raw = self._restate(question, raw)
             timings["restate"] = timings.get("restate", 0.0) + time.perf_counter() - restating
@@ -452,10 +453,13 @@ class Assistant:
         and what it writes is streamed and checked as a whole. A part that finds nothing leaves
         the question refused."""
         parts, hits = [], []
+        names = [name for name in sides(question) if name] if self.config.parts_titled_first else []
         for sub in self._subquestions(question):
-            found = self._closest_each([sub], groups)
+            name = next((name for name in names if name.lower() in sub.lower()), "")
+            found = self._closest_each([sub], groups, [name])
             passages = whole_passages(found, limit=SUBJECT_HITS, sources=self._sources(found))
-            part = quietly(self._attempt(sub, "", passages, timings, started, language))
+            part = quietly(self._attempt(sub, "", passages, timings, started, language,
+                                         restate=self.config.restate_parts))
             if not part.answered:
                 return Attempt(()), []
             parts.append(part)
@@ -608,10 +612,14 @@ class Assistant:
         timings["sides"] = time.perf_counter() - started
         return hits
 
-    def _closest_each(self, queries: Sequence[str], groups: Groups) -> list[Hit]:
-        """Each query's best `SUBJECT_HITS` chunks by cosine among its fused top ones, taken in turn."""
+    def _closest_each(self, queries: Sequence[str], groups: Groups, named: Sequence[str] = ()) -> list[Hit]:
+        """Each query's best `SUBJECT_HITS` chunks by cosine among its fused top ones, taken in turn;
+        with `named` (one name per query, "" for none), chunks of a document titled that name first
+        (`titled`)."""
+        named = [*named, *[""] * (len(queries) - len(named))]
         picked = [sorted(self.retriever.search_all([q], self.config.wide_passages, groups=groups),
-                         key=lambda h: -(h.dense_score or 0.0))[:SUBJECT_HITS] for q in queries]
+                         key=lambda h, name=name: (not titled(h.title, name), -(h.dense_score or 0.0)))[:SUBJECT_HITS]
+                  for q, name in zip(queries, named)]
         return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
 
     def _per_subject(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
@@ -673,6 +681,12 @@ class Assistant:
         return Answer(text=attempt.text, refused=False, citations=attempt.citations,
                       unsupported=tuple(s.text for s in attempt.sentences if not s.supported and not s.set_aside),
                       **common)
+
+
+def titled(title: str, name: str) -> bool:
+    """Whether a document's title is `name`, case aside and a closing "(...)" qualifier aside
+    ("Dinosaur (film)" is titled "Dinosaur")."""
+    return bool(name) and re.sub(r"\s*\([^()]*\)\s*$", "", title).strip().lower() == name.strip().lower()
 
 
 def quietly(steps: Gen[str, None, T]) -> T:

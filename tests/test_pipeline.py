@@ -846,3 +846,49 @@ def test_a_comparison_answered_by_parts_names_the_side_its_checked_figures_pick(
     assert "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]. Blue whales can weigh up to " \
            "150 tonnes [2]." == composed.generator.prompts[-1][-2]["content"], "the picked side's part first"
 
+
+
+def test_a_part_reads_the_document_titled_with_its_sides_name_first(make_assistant, monkeypatch):
+    from rag.pipeline import titled
+    from rag.retrieval import Retriever
+    from rag.types import Hit
+
+    # The embedder put pages that only mention an astronaut above his own page (HotpotQA dev, tune).
+    hits = [Hit(1, "b.txt", 0, 9, "He and Ulf Merbold flew.", 0.9, title="Byron Lichtenberg", dense_score=0.39),
+            Hit(2, "r.txt", 0, 9, "Roy was born in 1946.", 0.8, title="Roy Miljeteig", dense_score=0.40),
+            Hit(3, "u.txt", 0, 9, "Merbold was born in 1941.", 0.7, title="Ulf Merbold (astronaut)", dense_score=0.35)]
+    assistant = make_assistant()
+    monkeypatch.setattr(Retriever, "search_all", lambda self, queries, k, groups=None, **_: hits)
+    asked = ["When was Ulf Merbold born?"]
+    assert [h.title for h in assistant._closest_each(asked, None)] == ["Roy Miljeteig", "Byron Lichtenberg"]
+    assert [h.title for h in assistant._closest_each(asked, None, ["Ulf Merbold"])] == \
+        ["Ulf Merbold (astronaut)", "Roy Miljeteig"]
+    assert titled("Dinosaur (film)", "dinosaur") and not titled("The Wild Pony", "The Wild") and not titled("Robots", "")
+
+
+def test_each_part_is_looked_up_under_its_sides_name(make_assistant):
+    parts = "How heavy are Whales?\nHow many parcels do Robots sort a day?"
+    named = []
+    for on in (True, False):
+        assistant = make_assistant("NOT_FOUND", "NOT_FOUND", parts, "NOT_FOUND", by_parts=True, parts_titled_first=on)
+        closest = assistant._closest_each
+        assistant._closest_each = lambda queries, groups, names=(), closest=closest: \
+            named.append(list(names)) or closest(queries, groups, names)
+        assert assistant.ask("Which is larger, Whales or Robots?").refused
+    assert [n for n in named if n] == [["Whales"], [""]], "the other lookups name no side"
+
+
+def test_a_part_answered_with_a_fragment_is_restated_before_it_is_checked(make_assistant):
+    parts = "How heavy are Whales?\nHow many parcels do Robots sort a day?"
+    restated = "Blue whales can weigh up to 150 tonnes [1]."
+    robots = "Warehouse robots sorted 1.2 million parcels a day during the holiday peak [1]."
+    assistant = make_assistant("NOT_FOUND", "NOT_FOUND", parts, "150 tonnes [1]", restated, robots, "never asked",
+                               by_parts=True)
+    answer = assistant.ask("Which is larger, Whales or Robots?")
+    assert not answer.refused and restated.replace("[1]", "[2]") in answer.text
+    asked = [p for p in assistant.generator.prompts if p[0]["content"] == render("restate_system")]
+    assert len(asked) == 1 and asked[0][-1]["content"] == "Question: How heavy are Whales? Answer: 150 tonnes [1]"
+    plain = make_assistant("NOT_FOUND", "NOT_FOUND", parts, "150 tonnes [1]", robots, "NOT_FOUND", by_parts=True,
+                           restate_parts=False)
+    plain.ask("Which is larger, Whales or Robots?")
+    assert all(p[0]["content"] != render("restate_system") for p in plain.generator.prompts)
