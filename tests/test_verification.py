@@ -120,6 +120,8 @@ def test_a_question_asks_about_both_when_it_asks_yes_or_no_of_both(question, bot
     ("Which opened first, the Harbour Gallery or the Mill Theatre?", ({"harbour", "gallery"}, {"mill", "theatre"})),
     ("who is older Ana Ruiz or Tom Berg ?", ({"ana", "ruiz"}, {"tom", "berg"})),
     ("Which station North Quay Station or South Quay Station is busier?", ({"north"}, {"south"})),
+    ("Which aired first, Night Shift: The Harbour Years or Tide Lines?",
+     ({"night", "shift", "the", "harbour", "years"}, {"tide", "lines"})),
     ("Which is heavier, blue whales or elephants?", (set(), set())),
 ])
 def test_candidates(question, sides):
@@ -133,6 +135,8 @@ def test_candidates(question, sides):
     ("Which station North Quay Station or South Quay Station is busier?", ("North Quay Station", "South Quay Station")),
     ("Which sold more, 'Winter Lamps' or \"Old Rope\"?", ("Winter Lamps", "Old Rope")),
     ("Which mill opened earlier--the Harrow Mill or the Quenby Works?", ("Harrow Mill", "Quenby Works")),
+    ("Which came first: the Harrow Mill or the Quenby Works?", ("Harrow Mill", "Quenby Works")),
+    ("Which aired first, Night Shift: The Harbour Years or Tide Lines?", ("Night Shift: The Harbour Years", "Tide Lines")),
     ("Which is heavier, blue whales or elephants?", ("", "")),
     ("How tall is the tower?", ("", "")),
 ])
