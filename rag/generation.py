@@ -13,6 +13,9 @@ from rag.errors import GenerationError, ModelNotInstalledError
 from rag.models import cache_dir, gguf_path
 
 log = logging.getLogger(__name__)
+# Saved caches of prompt heads (instructions and worked examples) kept at once: one per kind of
+# prompt (answer, each judge, each rewrite), with room for the languages' answer prompts.
+PREFIXES_KEPT = 16
 
 Messages = list[dict[str, str]]
 
@@ -119,7 +122,7 @@ class LlamaCppGenerator:
 
         with self._lock:
             llm = self.load()
-            tokens = self._position(llm, messages)
+            tokens = self._position(llm, messages, from_head=True)
             done = min(llm.n_tokens, len(tokens) - 1)  # the last token is evaluated again for its logits
             _truncate(llm, done)
             llm.eval(tokens[done:])
@@ -130,27 +133,34 @@ class LlamaCppGenerator:
             return _by_text((llm.detokenize([int(i)]).decode("utf-8", errors="ignore"), float(probabilities[i]))
                             for i in best)
 
-    def _position(self, llm, messages: Messages) -> list[int]:
-        """The chat prompt's tokens, with the model's cache cut to the longest prefix of them it holds.
+    def _position(self, llm, messages: Messages, *, from_head: bool = False) -> list[int]:
+        """The chat prompt's tokens, with the model's cache cut to the longest prefix of them it holds
+        (with `from_head`, to no more than what comes before the last user message).
 
         What comes before the last user message (the answer and judge instructions, and a judge's
-        worked examples: the same for every question) is computed once and its cache saved, so a
-        prompt that follows another kind of prompt does not pay for its instructions again. The
-        answers judge's six examples, read afresh each time, took the median time to check an
-        answer from 2.0 s to 4.7 s on seed_qa.
+        worked examples: the same for every question) is computed once, from an empty cache, and
+        its cache saved, so a prompt that follows another kind of prompt does not pay for its
+        instructions again. The answers judge's six examples, read afresh each time, took the median
+        time to check an answer from 2.0 s to 4.7 s on seed_qa.
+
+        `from_head` makes a judge's score independent of what was asked before: llama.cpp gives
+        slightly different logits for tokens evaluated in other batches, and a judge prompt that
+        shared the start of its question with the one before was evaluated from there. One answer
+        scored 0.682, 0.690 asked again at once and 0.680 after another judge prompt.
         """
         tokens = self._prompt_tokens(messages)
         shared = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
         if messages and messages[0]["role"] == "system" and messages[-1]["role"] == "user":
             head = self._prompt_tokens(messages[:-1], generation_prompt=False)
-            if len(head) < len(tokens) and tokens[: len(head)] == head and shared < len(head):
+            if len(head) < len(tokens) and tokens[: len(head)] == head and (shared < len(head) or from_head):
                 saved = self._prefixes.get(tuple(head))
                 if saved is not None:
-                    _restore(llm, saved, head)
+                    if shared < len(head):
+                        _restore(llm, saved, head)
                 else:
-                    _truncate(llm, shared)
-                    llm.eval(head[shared:])
-                    if len(self._prefixes) >= 8:
+                    _truncate(llm, 0)
+                    llm.eval(head)
+                    if len(self._prefixes) >= PREFIXES_KEPT:
                         self._prefixes.pop(next(iter(self._prefixes)))
                     self._prefixes[tuple(head)] = _snapshot(llm)
                 shared = len(head)

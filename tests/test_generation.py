@@ -114,6 +114,24 @@ def test_cached_prompt_prefixes_give_the_same_probabilities_as_a_fresh_model():
 
 
 @pytest.mark.slow
+def test_a_judge_score_does_not_depend_on_the_prompt_asked_before_it():
+    """A prompt whose question starts as the last one's did was evaluated from where they part,
+    in other batches than when asked first, and llama.cpp's numbers moved with that."""
+    from rag.generation import LlamaCppGenerator
+
+    def judge(claim: str) -> list[dict]:
+        return [{"role": "system", "content": "Reply yes or no."},
+                {"role": "user", "content": f"Passage: The harbour ferry leaves every hour from pier 4, "
+                                            f"and the last one sails at 11 pm on weekdays.\n\nClaim: {claim}"}]
+
+    model = LlamaCppGenerator()  # the default model: the small test model's numbers did not move
+    first = model.first_token_probabilities(judge("The ferry leaves from pier 4."))
+    for before in ("The ferry leaves from pier 4.", "The last ferry sails at 11 pm.", "Ferries run hourly."):
+        model.first_token_probabilities(judge(before))
+        assert model.first_token_probabilities(judge("The ferry leaves from pier 4.")) == first
+
+
+@pytest.mark.slow
 def test_the_same_prompt_twice_gets_the_same_reply():
     """Right after its own reply the whole prompt is cached; the reply must not come from the logits
     the last generation left behind (it continued that reply, or came back empty)."""
