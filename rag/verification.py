@@ -151,11 +151,9 @@ def _or_halves(question: str) -> tuple[str, str] | None:
     match = re.search(r"^(.*\S)\s+or\s+(\S.*)$", question.strip(), re.DOTALL)
     if not match:
         return None
-    left = re.split(r",|--", match.group(1))[-1]
-    *before, after = re.split(r":", left)
-    if before and any(w[:1].islower() for w in before[-1].split()):
-        left = after
-    return left, re.split(r"[,?]", match.group(2))[0]
+    pieces = re.split(r",|--", match.group(1))[-1].split(":")
+    cut = max((i + 1 for i, piece in enumerate(pieces[:-1]) if any(w[:1].islower() for w in piece.split())), default=0)
+    return ":".join(pieces[cut:]), re.split(r"[,?]", match.group(2))[0]
 
 
 def candidates(question: str) -> tuple[set[str], set[str]]:

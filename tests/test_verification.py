@@ -136,6 +136,7 @@ def test_candidates(question, sides):
     ("Which sold more, 'Winter Lamps' or \"Old Rope\"?", ("Winter Lamps", "Old Rope")),
     ("Which mill opened earlier--the Harrow Mill or the Quenby Works?", ("Harrow Mill", "Quenby Works")),
     ("Which came first: the Harrow Mill or the Quenby Works?", ("Harrow Mill", "Quenby Works")),
+    ("Which aired first: Night Shift: The Harbour Years or Tide Lines?", ("Night Shift: The Harbour Years", "Tide Lines")),
     ("Which aired first, Night Shift: The Harbour Years or Tide Lines?", ("Night Shift: The Harbour Years", "Tide Lines")),
     ("Which is heavier, blue whales or elephants?", ("", "")),
     ("How tall is the tower?", ("", "")),
