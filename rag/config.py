@@ -152,15 +152,6 @@ class Config:
     support_examples: bool = False
     answers_min: float = 0.65
     decline_from: float = 0.3
-    # A checked answer stands only if the judge, reading the passages it cites and the question (no
-    # answer), puts at least this on "they answer it" (Verifier.grounding; None: not asked, no
-    # cost). On ClapNQ tune the unanswerable questions that were answered scored like right answers
-    # on every other signal (answers judge 0.69-0.93, P(NOT_FOUND) 0.02-0.23). This read, on the
-    # question's own passage, ClapNQ tune 40 + 40 (2026-12-07): AUC 0.929 against 0.891 for
-    # 1 - P(NOT_FOUND); on the 65 answers of two earlier ClapNQ tune runs, 0.6 would have refused 9 of
-    # the 14 unanswerable ones answered and 6 of the 51 answerable ones (0.5: 5 and 3). Off until it
-    # is measured in the pipeline on every tune set: it costs one read of the cited passages per answer.
-    grounding_min: float | None = None
     # An answer of several sentences loses those that, each read alone by the answers judge, score
     # under this while another one scores at least this (None: not asked, no cost; 0: scored, never
     # removed). It drops true sentences from passages about something else that pad an answer and

@@ -109,7 +109,6 @@ class Attempt:
     answered: bool = False  # some sentence is supported and the answer responds to the question
     relevance: float | None = None  # the judge's P(the supported sentences answer the question)
     declining: float | None = None  # the model's P(its reply starts NOT_FOUND), read before it writes
-    grounding: float | None = None  # the judge's P(the cited passages answer the question), when asked
 
     @property
     def text(self) -> str:
@@ -407,11 +406,6 @@ class Assistant:
             or figures_agree(question, [strip_markers(s.text) for s in sentences if s.supported],
                              dates_needed=self.config.dated_picks_need_dates))
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
-        grounding = None
-        if answered and verifier is not None and self.config.grounding_min is not None:
-            by_n = {p.n: evidence_text(p) for p in passages}
-            grounding = verifier.grounding(question, "\n\n".join(by_n[n] for n in sorted(cited) if n in by_n))
-            answered = grounding >= self.config.grounding_min
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)
         if answered and verdict_for is not None:  # only _asks_yes_no's try, which needs the verifier
@@ -429,8 +423,7 @@ class Assistant:
             translating = time.perf_counter()
             sentences = self._for_reader(sentences, passages, target, language)
             timings["translation"] = timings.get("translation", 0.0) + time.perf_counter() - translating
-        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining,
-                       grounding)
+        return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
     def _single_chunk(self, question: str, previous: str, hits: Sequence[Hit], timings: dict, started: float,
                       language: str) -> Gen[str, None, Attempt]:
@@ -681,7 +674,7 @@ class Assistant:
         timings["total"] = time.perf_counter() - started
         common = dict(question=question, passages=attempt.passages, hits=tuple(hits), query=query, raw=attempt.raw,
                       timings=timings, sentences=attempt.sentences, relevance=attempt.relevance,
-                      declining=attempt.declining, grounding=attempt.grounding)
+                      declining=attempt.declining)
         if not attempt.answered:
             return Answer(text=refusal_text(language), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)

@@ -122,7 +122,6 @@ class Answer:
     raw: str = ""  # the model's reply before checking
     relevance: float | None = None  # the judge's P(the answer responds to the question), when asked
     declining: float | None = None  # the model's P(the reply starts NOT_FOUND), when the verifier is on
-    grounding: float | None = None  # the judge's P(the cited passages answer the question), when asked
     timings: dict = field(default_factory=dict)  # seconds: retrieval, first_token, total, ...
 
     def to_json(self) -> dict:
@@ -143,7 +142,6 @@ class Answer:
                           for s in self.sentences],
             "relevance": self.relevance,
             "declining": self.declining,
-            "grounding": self.grounding,
             "passages": [
                 {"n": p.n, "doc_id": p.doc_id, "title": p.title, "start": p.start, "end": p.end, "text": p.text}
                 for p in self.passages

@@ -60,16 +60,6 @@ class Verifier:
         user = render("answers_user", history=history_block(previous), question=question, answer=answer)
         return self.score([*messages, {"role": "user", "content": user}])
 
-    def grounding(self, question: str, passages: str) -> float:
-        """P(the passages answer the question), read from the passages themselves, not from an
-        answer. The answers judge sees only the answer, and on ClapNQ tune an answer written from a
-        passage on the topic that does not hold the answer ("The best alternative energy source ...
-        is biomass") read like a right one."""
-        return self.score([
-            {"role": "system", "content": render("grounding_system")},
-            {"role": "user", "content": render("grounding_user", passages=passages, question=question)},
-        ])
-
     def verdict(self, question: str, facts: str) -> float:
         """P(the answer to a yes/no question is yes), from `facts` (checked sentences) alone."""
         return self.score([

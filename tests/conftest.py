@@ -106,8 +106,7 @@ class ScriptedGenerator:
         """A judge's prompt gets the next verdict as P(yes); an answer prompt, its next reply's start."""
         from rag.prompting import render
 
-        if messages[0]["content"] in (render("support_system"), render("answers_system"), render("verdict_system"),
-                                      render("grounding_system")):
+        if messages[0]["content"] in (render("support_system"), render("answers_system"), render("verdict_system")):
             self.judged.append(messages)
             verdict = self.verdicts.pop(0) if self.verdicts else 1.0
             return {"yes": verdict, "no": 1.0 - verdict}

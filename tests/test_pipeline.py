@@ -892,22 +892,3 @@ def test_a_part_answered_with_a_fragment_is_restated_before_it_is_checked(make_a
                            restate_parts=False)
     plain.ask("Which is larger, Whales or Robots?")
     assert all(p[0]["content"] != render("restate_system") for p in plain.generator.prompts)
-
-
-def test_an_answer_stands_only_if_its_cited_passages_are_judged_to_answer_the_question(make_assistant):
-    from rag.prompting import render
-
-    asked = "How much can a blue whale weigh?"
-    quiet = dict(judge=True, escalate=False, single_chunks=0)
-    # The answers judge passes it (0.9); the grounding judge, reading the cited passage, does not (0.3).
-    refused = make_assistant(WEIGHT, verdicts=(0.9, 0.3), grounding_min=0.5, **quiet).ask(asked)
-    assert refused.refused and refused.grounding == 0.3
-    kept = make_assistant(WEIGHT, verdicts=(0.9, 0.8), grounding_min=0.5, **quiet)
-    answer = kept.ask(asked)
-    assert not answer.refused and answer.grounding == 0.8 and answer.to_json()["grounding"] == 0.8
-    read = kept.generator.judged[-1]
-    assert read[0]["content"] == render("grounding_system") and asked in read[-1]["content"]
-    assert "An adult can weigh up to 150 tonnes" in read[-1]["content"] and "[1]" not in read[-1]["content"], \
-        "the passage, not the answer"
-    off = make_assistant(WEIGHT, verdicts=(0.9, 0.3), **quiet)
-    assert not off.ask(asked).refused and len(off.generator.judged) == 1, "off by default: not asked"
