@@ -221,3 +221,14 @@ def test_a_pick_by_date_needs_a_date_for_each_side_when_asked(question, facts, a
 def test_the_side_a_comparisons_figures_pick_and_the_side_named_first(question, facts, pick, first):
     assert computed_pick(question, facts) == pick
     assert side_named_first(question, facts) == first
+
+
+def test_a_day_of_the_month_is_no_figure_to_compare():
+    from rag.verification import computed_pick
+
+    question = "Which strike lasted longer, the Dock Strike or the Mill Strike?"
+    ranges = ["The Dock Strike lasted from 19 September to 16 December 1911.",
+              "The Mill Strike lasted from August 4 to September 18, 1912."]
+    assert computed_pick(question, ranges) is None, "19 against 4 is not which lasted longer"
+    counts = ["The Dock Strike involved 4,000 workers on 2 May 1911.", "The Mill Strike involved 900 workers."]
+    assert computed_pick("Which strike involved more workers, the Dock Strike or the Mill Strike?", counts) == 0
