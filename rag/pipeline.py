@@ -453,7 +453,8 @@ class Assistant:
         and what it writes is streamed and checked as a whole. A part that finds nothing leaves
         the question refused."""
         parts, hits = [], []
-        names = [name for name in sides(question) if name] if self.config.parts_titled_first else []
+        both = sides(question)
+        names = [name for name in both if name] if self.config.parts_titled_first else []
         for sub in self._subquestions(question):
             name = next((name for name in names if name.lower() in sub.lower()), "")
             found = self._closest_each([sub], groups, [name])
@@ -472,7 +473,7 @@ class Assistant:
             order = sorted(range(len(parts)), key=lambda i: side_named_first(question, facts[i]) != winner)
             parts = [parts[i] for i in order]
             if self.config.pick_from_parts:
-                return self._picked(question, parts, sides(question)[winner]), hits
+                return self._picked(question, parts, both[winner]), hits
         passages, notes, _ = merged(parts)
         yield ESCALATING
         composed = yield from self._attempt(question, previous, passages, timings, started, language,
@@ -616,10 +617,9 @@ class Assistant:
         """Each query's best `SUBJECT_HITS` chunks by cosine among its fused top ones, taken in turn;
         with `named` (one name per query, "" for none), chunks of a document titled that name first
         (`titled`)."""
-        named = [*named, *[""] * (len(queries) - len(named))]
         picked = [sorted(self.retriever.search_all([q], self.config.wide_passages, groups=groups),
                          key=lambda h, name=name: (not titled(h.title, name), -(h.dense_score or 0.0)))[:SUBJECT_HITS]
-                  for q, name in zip(queries, named)]
+                  for q, name in zip_longest(queries, named[: len(queries)], fillvalue="")]
         return [hit for turn in zip_longest(*picked) for hit in turn if hit is not None]
 
     def _per_subject(self, question: str, groups: Groups, timings: dict) -> list[Hit]:
