@@ -118,7 +118,13 @@ def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
     return valid, [n for n in numbers if not 1 <= n <= n_passages]
 
 
+# A full stop written again after a marker that follows one ("in 1982. [1]."): one stop is left,
+# not "in 1982.." (a restated part, HotpotQA dev, 2026-12-07). An ellipsis has no marker inside.
+_STOP_AROUND_MARKER = re.compile(r"([.!?。！？])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*[.。]")
+
+
 def strip_markers(text: str) -> str:
+    text = _STOP_AROUND_MARKER.sub(r"\1\2", text)
     return re.sub(r" ([.,。，！？；：])", r"\1", " ".join(_MARKER.sub("", text).split()))
 
 

@@ -216,8 +216,12 @@ def compares_both(question: str, evidence: Sequence[str]) -> bool:
 
 # What a comparison's answer follows from, by the word that asks it: the earlier or the later date,
 # the larger or the smaller number. Other comparisons ("best", "closer") are left to the judges.
-EARLIER = re.compile(r"\b(?:first|earlier|earliest|older|oldest)\b", re.IGNORECASE)
-LATER = re.compile(r"\b(?:last|later|latest|younger|youngest|newer|newest)\b", re.IGNORECASE)
+# "More recently" asks for the later date (read before MORE): taken as a count, "Which film was
+# created more recently, Koyaanisqatsi or Mad Hot Ballroom?" needed no figure, and an answer naming
+# one film's director passed as its pick (HotpotQA dev, tune, 2026-12-07).
+EARLIER = re.compile(r"\b(?:first|earlier|earliest|older|oldest|less\s+recent(?:ly)?)\b", re.IGNORECASE)
+LATER = re.compile(r"\b(?:last|later|latest|younger|youngest|newer|newest|(?:more|most)\s+recent(?:ly)?)\b",
+                   re.IGNORECASE)
 MORE = re.compile(r"\b(?:more|most|larger|largest|bigger|biggest|higher|highest|greater|greatest|longer|longest)\b",
                   re.IGNORECASE)
 LESS = re.compile(r"\b(?:less|least|fewer|fewest|smaller|smallest|lower|lowest|shorter|shortest)\b", re.IGNORECASE)

@@ -22,6 +22,8 @@ def encode(texts):
 def test_markers_are_parsed_and_bounds_checked():
     assert parse_markers("A [1]. B [2, 3]. C [0] [9][2]", 3) == ([1, 2, 3], [0, 9])
     assert strip_markers("Prices rose [1].") == "Prices rose."
+    assert strip_markers("Prices rose in 1982. [1][2].") == "Prices rose in 1982.", "one full stop"
+    assert strip_markers("Prices rose... [1]") == "Prices rose..."
 
 
 def test_split_keeps_trailing_marker_with_its_sentence():

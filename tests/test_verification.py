@@ -179,6 +179,10 @@ def test_a_comparison_needs_every_word_of_each_name():
     ("Who is younger, Ana Ruiz or Tom Berg?", ["Tom Berg was born in 1961.", "Ana Ruiz was born in 1950."], True),
     ("Which mill opened earlier--the Harrow Mill or the Quenby Works?",
      ["The Quenby Works opened on 2 May 1874.", "The Harrow Mill opened on 9 June 1874."], True),
+    ("Which film was made more recently, Dry Creek or Low Tide?",
+     ["Dry Creek was made in 1982.", "Low Tide was made in 2005."], False),
+    ("Which film was made less recently, Dry Creek or Low Tide?",
+     ["Dry Creek was made in 1982.", "Low Tide was made in 2005."], True),
     # numbers, in digits with a scale word or as words
     ("Which band has more members, Friends of Dorothy or Pale Ink?",
      ["Friends of Dorothy has more members, with five.", "Pale Ink has 3 members."], True),
@@ -202,6 +206,7 @@ def test_figures_agree(question, facts, agree):
     ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961."], False),
     ("Who was born first, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950.", "Tom Berg was born in 1961."], True),
     ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961.", "Ana Ruiz was born in 1950."], False),
+    ("Which film was made more recently, Dry Creek or Low Tide?", ["Dry Creek was directed by Ana Ruiz."], False),
     # a comparison by number or by judgement is left as without it
     ("Which band has more members, Friends of Dorothy or Pale Ink?", ["Friends of Dorothy has more members."], True),
     ("When was Ana Ruiz born?", ["Ana Ruiz was born in Leeds."], True),
