@@ -404,7 +404,8 @@ class Assistant:
         backed = self._covers(question, passages, cited) and (
             not self.config.comparisons_both
             or figures_agree(question, [strip_markers(s.text) for s in sentences if s.supported],
-                             dates_needed=self.config.dated_picks_need_dates))
+                             dates_needed=self.config.dated_picks_need_dates,
+                             counts_needed=self.config.counted_picks_need_figures))
         answered = bool(supported and cited) and backed and (relevance is None or relevance >= self.config.answers_min)
         if answered and verifier is not None and self.config.set_aside_below is not None:
             sentences = self._set_aside(question, sentences, citations, passages)

@@ -308,20 +308,21 @@ def side_named_first(question: str, facts: Sequence[str]) -> int | None:
     return found[0][0][0] if found and found[0] else None
 
 
-def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = False) -> bool:
+def figures_agree(question: str, facts: Sequence[str], dates_needed: bool = False, counts_needed: bool = False) -> bool:
     """Whether an answer to a comparison ("Who was born first, A or B?") picks the side its own
     checked facts make the earlier, later, larger or smaller one (`computed_pick`). Its pick is the
     side it names first; each side's figure is the first date (or number) in a fact naming that
     side alone, or in its part of a fact naming both ("A was born in 1971, while B ..."). True when
     the question is not such a comparison or a side has no figure: then there is nothing to
     compute; with `dates_needed`, a comparison by date (first, earlier, older, younger ...) without
-    a date for each side is False: the pick rests on nothing the reader can check."""
+    a date for each side is False: the pick rests on nothing the reader can check; with
+    `counts_needed`, so is one by number (more, larger, fewer ...) without a figure for each side."""
     found = _side_figures(question, facts)
     if found is None:
         return True
     parts, figures, value, _ = found
     if None in figures:  # no fact names a side, or one side has no figure
-        return not (dates_needed and value is _first_date)
+        return not (dates_needed if value is _first_date else counts_needed)
     winner = _pick(found)
     return winner is None or parts[0][0] == winner
 

@@ -215,6 +215,18 @@ def test_a_pick_by_date_needs_a_date_for_each_side_when_asked(question, facts, a
     assert figures_agree(question, facts, dates_needed=True) is agree
 
 
+@pytest.mark.parametrize("question, facts, agree", [
+    ("Which band has more members, Friends of Dorothy or Pale Ink?", ["Friends of Dorothy has more members."], False),
+    ("Which magazine is published more often, Field Notes or Tide Table?",
+     ["Field Notes is published monthly, while Tide Table is published daily."], False),
+    ("Which band has more members, Friends of Dorothy or Pale Ink?", ["Friends of Dorothy has five.", "Pale Ink has 3 members."], True),
+    ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born first, in 1961."], True),  # dates: dates_needed
+    ("Who had the best ranking, Ana Ruiz or Tom Berg?", ["Tom Berg had the best ranking."], True),  # no figure asked
+])
+def test_a_pick_by_number_needs_a_figure_for_each_side_when_asked(question, facts, agree):
+    assert figures_agree(question, facts, counts_needed=True) is agree
+
+
 @pytest.mark.parametrize("question, facts, pick, first", [
     ("Who is younger, Ana Ruiz or Tom Berg?", ["Ana Ruiz was born in 1950.", "Tom Berg was born in 1961."], 1, 0),
     ("Who was born first, Ana Ruiz or Tom Berg?", ["Tom Berg was born on 2 May 1950.", "Ana Ruiz was born on 9 June 1950."], 1, 1),
