@@ -218,14 +218,13 @@ class Config:
     # A or B?", "Who is younger ...?") also needs a checked date for each side among its sentences:
     # the support judge passed "Robert Z. Leonard is younger than Sinclair Hill [1][2]" on the two
     # men's pages (HotpotQA dev, tune), and "Lit was formed in California, while Adorable was
-    # formed in Coventry" answers no "first". Picks by number ("more members") are left as they
-    # are: "more" also asks for judgements no figure decides ("more diverse job experiences", a
-    # right answer on the gate's sample). Measured on HotpotQA dev (tune, 2026-12-07, outside the
-    # gate's sample): of 40 random questions it would refuse 4 dated picks without both dates (3
-    # wrong; 1 right, keyed wrong for a marker inside the title "Hey Pa!"); on the 14 date
-    # comparisons outside the gate and every set used before, 4 right / 4 wrong -> 2 / 1 (lost: a
-    # right "Luca Parmitano is younger than Ulrich Walter [1][2]" and a right-by-luck one naming
-    # two directors; the wrong one left is right, keyed under another form of the name).
+    # formed in Coventry" answers no "first" (a pick by number: counted_picks_need_figures).
+    # Measured on HotpotQA dev (tune, 2026-12-07, outside the gate's sample): of 40 random
+    # questions it would refuse 4 dated picks without both dates (3 wrong; 1 right, keyed wrong for
+    # a marker inside the title "Hey Pa!"); on the 14 date comparisons outside the gate and every
+    # set used before, 4 right / 4 wrong -> 2 / 1 (lost: a right "Luca Parmitano is younger than
+    # Ulrich Walter [1][2]" and a right-by-luck one naming two directors; the wrong one left is
+    # right, keyed under another form of the name).
     dated_picks_need_dates: bool = True
     # The same for a pick by number ("Which band has more members, A or B?", more, larger, fewer,
     # longer ...): a figure for each side among its checked sentences. Without one, "Lilys has more
