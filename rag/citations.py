@@ -120,11 +120,11 @@ def parse_markers(text: str, n_passages: int) -> tuple[list[int], list[int]]:
 
 # A full stop written again after a marker that follows one ("in 1982. [1]."): one stop is left,
 # not "in 1982.." (a restated part, HotpotQA dev, 2026-12-07). An ellipsis has no marker inside.
-_STOP_AROUND_MARKER = re.compile(r"([.!?。！？])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*[.。]")
+_STOP_AROUND_MARKER = re.compile(rf"([.!?。！？])(?:\s*{_MARKER.pattern})+\s*[.。]")
 
 
 def strip_markers(text: str) -> str:
-    text = _STOP_AROUND_MARKER.sub(r"\1\2", text)
+    text = _STOP_AROUND_MARKER.sub(r"\1", text)  # the markers go with it: they are stripped below
     return re.sub(r" ([.,。，！？；：])", r"\1", " ".join(_MARKER.sub("", text).split()))
 
 
