@@ -32,7 +32,7 @@ from rag.language import detect, rewrite, translate
 from rag.prompting import build_messages, refusal_text, render, select_passages, shown_examples, whole_passages
 from rag.retrieval import Retriever
 from rag.store import Store
-from rag.types import Answer, Citation, Hit, Passage, Sentence
+from rag.types import Answer, Citation, Hit, Passage, Sentence, Try
 from rag.verification import (Verifier, asks_both, asks_yes_no, compares_both, computed_pick, figures_agree,
                                is_comparison, lower_words, side_named_first, sides, years_backed)
 
@@ -109,6 +109,7 @@ class Attempt:
     answered: bool = False  # some sentence is supported and the answer responds to the question
     relevance: float | None = None  # the judge's P(the supported sentences answer the question)
     declining: float | None = None  # the model's P(its reply starts NOT_FOUND), read before it writes
+    stage: str = ""  # which try of Assistant.stream made it (Try.stage), or "picked" (Assistant._picked)
 
     @property
     def text(self) -> str:
@@ -170,25 +171,28 @@ class Assistant:
         timings["retrieval"] = time.perf_counter() - started - timings.get("rewrite", 0.0)
         query = queries[-1]
         if not self.relevant(hits):
-            yield self._answer(question, query, hits, Attempt(()), timings, started, language)
+            yield self._answer(question, query, hits, Attempt(()), timings, started, language, [])
             return
         sources = self._sources(hits)
         passages = select_passages(hits, vectors[-1], self.embedder.encode, self.generator.count_tokens,
                                    budget=self.config.passage_tokens, limit=self.config.prompt_passages,
                                    sources=sources)
         timings["prompt"] = time.perf_counter() - started - timings["retrieval"] - timings.get("rewrite", 0.0)
-        attempt = yield from self._attempt(question, previous, passages, timings, started, language)
+        tries: list[Try] = []  # every attempt of this question, in order (Answer.tries)
+        attempt = yield from self._attempt(question, previous, passages, timings, started, language,
+                                           stage="first", tries=tries)
         if not attempt.answered and self.config.revise and any(not s.supported for s in attempt.sentences):
             yield ESCALATING
             attempt = yield from self._attempt(question, previous, passages, timings, started, language,
-                                               revising=attempt)
+                                               revising=attempt, stage="revise", tries=tries)
         if not attempt.answered and self.config.escalate:
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
                 yield ESCALATING
             wide = self._widen(question, queries, vectors, groups, timings)
             passages = whole_passages(wide, limit=self.config.wide_passages, sources=self._sources(wide))
-            second = yield from self._attempt(question, previous, passages, timings, started, language)
+            second = yield from self._attempt(question, previous, passages, timings, started, language,
+                                              stage="wide", tries=tries)
             timings["escalation"] = time.perf_counter() - escalated
             if second.answered:
                 attempt, hits = second, wide
@@ -198,7 +202,8 @@ class Assistant:
                 yield ESCALATING
                 a, b = sides(question)
                 third = yield from self._attempt(question, previous, passages, timings, started, language,
-                                                 revising=second, asking=render("both_sides", a=a, b=b))
+                                                 revising=second, asking=render("both_sides", a=a, b=b),
+                                                 stage="both_sides", tries=tries)
                 timings["both_sides"] = time.perf_counter() - comparing
                 if third.answered:
                     attempt, hits = third, wide
@@ -210,7 +215,7 @@ class Assistant:
                 third = Attempt(())
                 if opened:
                     third = yield from self._attempt(opened, previous, passages, timings, started, language,
-                                                     verdict_for=question)
+                                                     verdict_for=question, stage="verdict", tries=tries)
                 timings["verdict"] = time.perf_counter() - deciding
                 if third.answered:
                     attempt, hits = third, wide
@@ -218,17 +223,18 @@ class Assistant:
                 looking = time.perf_counter()
                 if not is_refusal(second.raw):
                     yield ESCALATING
-                single = yield from self._single_chunk(question, previous, hits, timings, started, language)
+                single = yield from self._single_chunk(question, previous, hits, timings, started, language, tries)
                 timings["single_chunk"] = time.perf_counter() - looking
                 if single.answered:
                     attempt = single
             if not attempt.answered and self.config.by_parts and self._compared(question):
                 parting = time.perf_counter()
-                parted, parted_hits = yield from self._by_parts(question, previous, groups, timings, started, language)
+                parted, parted_hits = yield from self._by_parts(question, previous, groups, timings, started, language,
+                                                                tries)
                 timings["parts"] = time.perf_counter() - parting
                 if parted.answered:
                     attempt, hits = parted, parted_hits
-        yield self._answer(question, query, hits, attempt, timings, started, language)
+        yield self._answer(question, query, hits, attempt, timings, started, language, tries)
 
     def _open_question(self, question: str) -> str:
         """The question that asks for the facts deciding a yes/no one ("Where are the two airports?"
@@ -337,7 +343,20 @@ class Assistant:
     def _attempt(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
                  started: float, language: str = "en", verdict_for: str | None = None,
                  revising: Attempt | None = None, asking: str | None = None,
-                 restate: bool | None = None) -> Gen[str, None, Attempt]:
+                 restate: bool | None = None, *, stage: str, tries: list[Try]) -> Gen[str, None, Attempt]:
+        """`_read`, recorded in `tries` under `stage` (what it saw, declined and answered, and its time)."""
+        began = time.perf_counter()
+        attempt = yield from self._read(question, previous, passages, timings, started, language, verdict_for,
+                                        revising, asking, restate)
+        if passages:
+            tries.append(Try(stage, len(passages), attempt.declining, attempt.answered,
+                             round(time.perf_counter() - began, 3)))
+        return replace(attempt, stage=stage)
+
+    def _read(self, question: str, previous: str, passages: Sequence[Passage], timings: dict,
+              started: float, language: str = "en", verdict_for: str | None = None,
+              revising: Attempt | None = None, asking: str | None = None,
+              restate: bool | None = None) -> Gen[str, None, Attempt]:
         """Generate over `passages` (streamed) and verify what came back. With `verdict_for`, a yes/no
         question, `question` asks for the facts that decide it: the judge draws the yes or no from the
         sentences that hold up, and the answer opens with it; without a clear one nothing is answered.
@@ -427,7 +446,7 @@ class Assistant:
         return Attempt(tuple(passages), raw, tuple(sentences), tuple(citations), answered, relevance, declining)
 
     def _single_chunk(self, question: str, previous: str, hits: Sequence[Hit], timings: dict, started: float,
-                      language: str) -> Gen[str, None, Attempt]:
+                      language: str, tries: list[Try]) -> Gen[str, None, Attempt]:
         """A last look when the wide attempt found nothing: the first `config.single_chunks` retrieved
         chunks, in rank order, are shown to the model one at a time, and the first it does not decline
         (P(NOT_FOUND) under `config.decline_from`) is answered from and checked like any attempt. Over
@@ -438,13 +457,14 @@ class Assistant:
         reads the decline before it writes, so a declined chunk costs one read of its prompt."""
         for hit in hits[: self.config.single_chunks]:
             passages = whole_passages([hit], limit=1, sources=self._sources([hit]))
-            attempt = yield from self._attempt(question, previous, passages, timings, started, language)
+            attempt = yield from self._attempt(question, previous, passages, timings, started, language,
+                                               stage="single_chunk", tries=tries)
             if attempt.declining is None or attempt.declining < self.config.decline_from:
                 return attempt
         return Attempt(())
 
     def _by_parts(self, question: str, previous: str, groups: Groups, timings: dict, started: float,
-                  language: str) -> Gen[str, None, tuple[Attempt, list[Hit]]]:
+                  language: str, tries: list[Try]) -> Gen[str, None, tuple[Attempt, list[Hit]]]:
         """Answer a comparison between two named things part by part (`config.by_parts`): each
         side's question (`_subquestions`) is answered, unseen by the reader, over that side's own
         `SUBJECT_HITS` chunks and checked like any question. When every part holds up and their
@@ -461,7 +481,7 @@ class Assistant:
             found = self._closest_each([sub], groups, [name])
             passages = whole_passages(found, limit=SUBJECT_HITS, sources=self._sources(found))
             part = quietly(self._attempt(sub, "", passages, timings, started, language,
-                                         restate=self.config.restate_parts))
+                                         restate=self.config.restate_parts, stage="part", tries=tries))
             if not part.answered:
                 return Attempt(()), []
             parts.append(part)
@@ -479,7 +499,7 @@ class Assistant:
         yield ESCALATING
         composed = yield from self._attempt(question, previous, passages, timings, started, language,
                                             revising=Attempt(tuple(passages), " ".join(s.text for s in notes)),
-                                            asking=render("by_parts"))
+                                            asking=render("by_parts"), stage="by_parts", tries=tries)
         return composed, hits
 
     def _picked(self, question: str, parts: Sequence[Attempt], name: str) -> Attempt:
@@ -495,7 +515,7 @@ class Assistant:
         answered = (relevance is None or relevance >= self.config.answers_min) and \
             self._covers(question, passages, cited_passages(sentences, citations))
         return Attempt(tuple(passages), " ".join(s.text for s in shown), tuple(shown), tuple(citations), answered,
-                       relevance)
+                       relevance, stage="picked")
 
     def _verdict(self, question: str, facts: Sequence[tuple[str, str]]) -> tuple[str | None, float]:
         """"Yes.", "No." or None for a yes/no question from its checked facts (each with the text of
@@ -670,16 +690,16 @@ class Assistant:
         return doc is not None and doc.text[citation.start : citation.end] == citation.quote
 
     def _answer(self, question: str, query: str, hits: Sequence[Hit], attempt: Attempt, timings: dict,
-                started: float, language: str = "en") -> Answer:
+                started: float, language: str, tries: Sequence[Try]) -> Answer:
         """The Answer for the attempt that is kept: its supported sentences, or a refusal."""
         timings["total"] = time.perf_counter() - started
         common = dict(question=question, passages=attempt.passages, hits=tuple(hits), query=query, raw=attempt.raw,
                       timings=timings, sentences=attempt.sentences, relevance=attempt.relevance,
-                      declining=attempt.declining)
+                      declining=attempt.declining, tries=tuple(tries))
         if not attempt.answered:
             return Answer(text=refusal_text(language), refused=True, unsupported=tuple(s.text for s in attempt.sentences),
                           **common)
-        return Answer(text=attempt.text, refused=False, citations=attempt.citations,
+        return Answer(text=attempt.text, refused=False, citations=attempt.citations, answered_by=attempt.stage,
                       unsupported=tuple(s.text for s in attempt.sentences if not s.supported and not s.set_aside),
                       **common)
 

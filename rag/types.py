@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,19 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Try:
+    """One attempt at a question, as Assistant.stream made it: the first over the selected passages,
+    then, when nothing held up, the escalation's (wide, single_chunk, verdict, both_sides, part,
+    by_parts). What each costs and what it answers is what the eval report's tries table sums."""
+
+    stage: str
+    passages: int  # passages shown to the model
+    declining: float | None  # the model's P(its reply starts NOT_FOUND), when read before writing
+    answered: bool  # something held up and responds to the question (a part answers its own)
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str  # the answer as shown: supported sentences with their [n] markers, or the refusal
@@ -123,6 +136,8 @@ class Answer:
     relevance: float | None = None  # the judge's P(the answer responds to the question), when asked
     declining: float | None = None  # the model's P(the reply starts NOT_FOUND), when the verifier is on
     timings: dict = field(default_factory=dict)  # seconds: retrieval, first_token, total, ...
+    tries: tuple[Try, ...] = ()  # every attempt made, in order
+    answered_by: str = ""  # the stage of the try whose answer is shown (Try.stage; "picked": by_parts' pick)
 
     def to_json(self) -> dict:
         """The object `rag ask --json` prints and POST /api/ask returns."""
@@ -147,4 +162,6 @@ class Answer:
                 for p in self.passages
             ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "tries": [asdict(t) for t in self.tries],
+            "answered_by": self.answered_by,
         }

@@ -598,6 +598,18 @@ def test_when_the_wide_attempt_finds_nothing_the_first_chunk_is_answered_from_al
     assert answer.timings["single_chunk"] > 0
 
 
+def test_each_attempt_is_recorded_with_its_stage_and_the_shown_answer_names_its_own(make_assistant):
+    answer = make_assistant(WEIGHT, WEIGHT, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9)).ask("How much can a blue whale weigh?")
+    assert [(t.stage, t.answered) for t in answer.tries] == [("first", False), ("wide", False), ("single_chunk", True)]
+    assert answer.tries[-1].passages == 1 and answer.tries[1].passages > answer.tries[0].passages
+    assert all(t.seconds >= 0 and t.declining is not None for t in answer.tries)
+    assert answer.answered_by == "single_chunk" and answer.to_json()["tries"][2]["stage"] == "single_chunk"
+    first = make_assistant(WEIGHT).ask("How much can a blue whale weigh?")
+    assert [t.stage for t in first.tries] == ["first"] and first.answered_by == "first"
+    refused = make_assistant("NOT_FOUND", "NOT_FOUND").ask("What colour is the library door?")
+    assert refused.refused and refused.answered_by == "" and [t.stage for t in refused.tries] == ["first", "wide"]
+
+
 def test_chunks_the_model_declines_alone_are_not_answered_from(make_assistant):
     assistant = make_assistant(WEIGHT, WEIGHT, "NOT_FOUND", judge=True, verdicts=(0.2, 0.2))
     answer = assistant.ask("How much can a blue whale weigh?")

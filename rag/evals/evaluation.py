@@ -222,6 +222,26 @@ def by_kind(rows: list[dict]) -> dict[str, dict]:
     return table
 
 
+def tries_table(rows: list[dict]) -> dict[str, dict]:
+    """Per stage of Assistant.stream (Answer.tries): the questions that reached it, its attempts, those
+    that held up, the answers shown from it (to answerable and to unanswerable questions) and the
+    seconds it took in all: what each escalation step costs against what it answers."""
+    table: dict[str, dict] = {}
+    for row in rows:
+        for stage in dict.fromkeys(t["stage"] for t in row.get("tries", [])):
+            tries = [t for t in row["tries"] if t["stage"] == stage]
+            entry = table.setdefault(stage, dict.fromkeys(
+                ["questions", "attempts", "held up", "shown, answerable", "shown, unanswerable", "seconds"], 0))
+            entry["questions"] += 1
+            entry["attempts"] += len(tries)
+            entry["held up"] += sum(t["answered"] for t in tries)
+            entry["seconds"] = round(entry["seconds"] + sum(t["seconds"] for t in tries), 1)
+    for row in rows:
+        if not row["refused"] and row.get("answered_by") in table:
+            table[row["answered_by"]]["shown, answerable" if row["answerable"] else "shown, unanswerable"] += 1
+    return table
+
+
 def failed(row: dict) -> bool:
     m = row["metrics"]
     if not row["answerable"]:
@@ -262,6 +282,11 @@ def report(rows: list[dict], summary: dict, dataset_name: str) -> str:
     columns = ["questions", "right", "refused", "unanswerable refused"]
     lines += ["", "## By question type", "", "| type | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     lines += [f"| {kind} | " + " | ".join(str(v[c]) for c in columns) + " |" for kind, v in kinds.items()]
+    stages = tries_table(rows)
+    if stages:
+        columns = list(next(iter(stages.values())))
+        lines += ["", "## Tries by stage", "", "| stage | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+        lines += [f"| {stage} | " + " | ".join(str(v[c]) for c in columns) + " |" for stage, v in stages.items()]
     bad = [r for r in rows if failed(r)]
     lines += ["", f"## Failures ({len(bad)} of {len(rows)}), by type", ""]
     bad.sort(key=lambda r: list(kinds).index(r.get("kind") or "-"))

@@ -5,7 +5,7 @@ import pytest
 
 import rag.pipeline
 from rag.evals.datasets import EvalItem, EvalSet, Evidence, load_clapnq, load_seed, load_squad
-from rag.evals.evaluation import check, compare, run_eval, write_results
+from rag.evals.evaluation import check, compare, run_eval, tries_table, write_results
 
 
 def toy_set(toy_corpus) -> EvalSet:
@@ -190,3 +190,15 @@ def test_a_citation_of_a_verbatim_twin_of_the_gold_document_counts_as_right():
 
     assert precision("gold") == 1.0 and precision("twin") == 1.0
     assert precision("other") == 0.0, "same offsets in a document that differs are not the evidence"
+
+
+def test_the_report_sums_what_each_stage_cost_and_answered(make_assistant, toy_corpus, tmp_path):
+    rows, summary = run_eval(toy_set(toy_corpus), make_assistant(*REPLIES))
+    stages = tries_table(rows)
+    assert list(stages) == ["first", "wide"], "the unanswerable question was looked at again, wider"
+    assert stages["first"] | {"seconds": 0} == {"questions": 2, "attempts": 2, "held up": 1, "shown, answerable": 1,
+                                                 "shown, unanswerable": 0, "seconds": 0}
+    assert stages["wide"]["questions"] == 1 and stages["wide"]["held up"] == 0
+    assert stages["first"]["seconds"] == round(sum(r["tries"][0]["seconds"] for r in rows), 1)
+    report = (write_results(rows, summary, tmp_path / "run", "toy") / "report.md").read_text()
+    assert "## Tries by stage" in report and "| wide | 1 | 1 | 0 | 0 | 0 |" in report
