@@ -185,7 +185,7 @@ class Assistant:
             yield ESCALATING
             attempt = yield from self._attempt(question, previous, passages, timings, started, language,
                                                revising=attempt, stage="revise", tries=tries)
-        if not attempt.answered and self.config.escalate:
+        if not attempt.answered and self.config.escalate and not self._sure_unanswered(attempt):
             escalated = time.perf_counter()
             if not is_refusal(attempt.raw):  # the reader saw a draft: say it is being set aside
                 yield ESCALATING
@@ -235,6 +235,12 @@ class Assistant:
                 if parted.answered:
                     attempt, hits = parted, parted_hits
         yield self._answer(question, query, hits, attempt, timings, started, language, tries)
+
+    def _sure_unanswered(self, attempt: Attempt) -> bool:
+        """Whether the first attempt was declined so surely (`config.escalate_below`) that looking
+        further is not worth its time."""
+        limit = self.config.escalate_below
+        return limit is not None and attempt.declining is not None and attempt.declining >= limit
 
     def _open_question(self, question: str) -> str:
         """The question that asks for the facts deciding a yes/no one ("Where are the two airports?"

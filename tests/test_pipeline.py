@@ -610,6 +610,16 @@ def test_each_attempt_is_recorded_with_its_stage_and_the_shown_answer_names_its_
     assert refused.refused and refused.answered_by == "" and [t.stage for t in refused.tries] == ["first", "wide"]
 
 
+def test_a_first_attempt_declined_surely_is_refused_without_looking_further(make_assistant):
+    sure = make_assistant("NOT_FOUND", "NOT_FOUND", judge=True, escalate_below=0.5).ask("What colour is the library door?")
+    assert sure.refused and [t.stage for t in sure.tries] == ["first"]
+    unsure = make_assistant("NOT_FOUND", "NOT_FOUND", judge=True, escalate_below=0.5)
+    unsure.generator.first_token_probabilities = lambda messages: {"NOT": 0.4, "The": 0.6}
+    assert [t.stage for t in unsure.ask("What colour is the library door?").tries][:2] == ["first", "wide"]
+    drafted = make_assistant(WEIGHT, WEIGHT, WEIGHT, judge=True, verdicts=(0.2, 0.2, 0.9), escalate_below=0.5)
+    assert drafted.ask("How much can a blue whale weigh?").answered_by == "single_chunk", "a failed draft escalates"
+
+
 def test_chunks_the_model_declines_alone_are_not_answered_from(make_assistant):
     assistant = make_assistant(WEIGHT, WEIGHT, "NOT_FOUND", judge=True, verdicts=(0.2, 0.2))
     answer = assistant.ask("How much can a blue whale weigh?")
