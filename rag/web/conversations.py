@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from rag.config import Config
-from rag.types import Answer, Citation, Hit, Passage, Sentence
+from rag.types import Answer, Citation, Hit, Passage, Sentence, Try
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -120,4 +120,5 @@ def answer_from_dict(data: dict) -> Answer:
                            for s in data["sentences"]),
         "passages": tuple(Passage(**p) for p in data["passages"]),
         "hits": tuple(Hit(**h) for h in data["hits"]),
+        "tries": tuple(Try(**t) for t in data.get("tries", ())),  # absent from answers saved before it
     })

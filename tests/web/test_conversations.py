@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
+
 import httpx
 
-from rag.web.conversations import Conversations, conversations_path
+from rag.web.conversations import Conversations, answer_from_dict, conversations_path
 from rag.web.users import parse_users
 from tests.web.test_api import WHALE, running
 
@@ -27,6 +29,9 @@ def test_an_answer_round_trips_whole_and_survives_a_reopen(make_assistant, tmp_p
     (one, two) = again.load("ana", first)
     assert one.answer == answer and one.question == QUESTION and one.versions == {"whales.txt": "abc"}
     assert two.answer == answer and two.versions == {}
+    assert answer.tries, "the tries are kept too"
+    saved_before_tries = {k: v for k, v in asdict(answer).items() if k not in ("tries", "answered_by")}
+    assert answer_from_dict(saved_before_tries) == replace(answer, tries=(), answered_by="")
     assert again.list("ana") == [{"id": first, "title": QUESTION, "updated": again.list("ana")[0]["updated"]}]
 
 
