@@ -279,14 +279,10 @@ def report(rows: list[dict], summary: dict, dataset_name: str) -> str:
                                if key.endswith(("p50", "p95")) else "")
         lines.append(f"| {key} | {value} | {meaning} |")
     kinds = by_kind(rows)
-    columns = ["questions", "right", "refused", "unanswerable refused"]
-    lines += ["", "## By question type", "", "| type | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    lines += [f"| {kind} | " + " | ".join(str(v[c]) for c in columns) + " |" for kind, v in kinds.items()]
+    lines += _section("By question type", "type", kinds)
     stages = tries_table(rows)
     if stages:
-        columns = list(next(iter(stages.values())))
-        lines += ["", "## Tries by stage", "", "| stage | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-        lines += [f"| {stage} | " + " | ".join(str(v[c]) for c in columns) + " |" for stage, v in stages.items()]
+        lines += _section("Tries by stage", "stage", stages)
     bad = [r for r in rows if failed(r)]
     lines += ["", f"## Failures ({len(bad)} of {len(rows)}), by type", ""]
     bad.sort(key=lambda r: list(kinds).index(r.get("kind") or "-"))
@@ -297,6 +293,13 @@ def report(rows: list[dict], summary: dict, dataset_name: str) -> str:
         if not failed(row):
             lines += _item(row)
     return "\n".join(lines) + "\n"
+
+
+def _section(title: str, label: str, table: dict[str, dict]) -> list[str]:
+    """A report section: a Markdown table with one row per key of `table`, its columns the first entry's."""
+    columns = list(next(iter(table.values()))) if table else []
+    lines = ["", f"## {title}", "", f"| {label} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    return lines + [f"| {key} | " + " | ".join(str(v[c]) for c in columns) + " |" for key, v in table.items()]
 
 
 def _item(row: dict) -> list[str]:
